@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make dev` (the whole stack locally) and `make test`.
+# Both create .venv and install what they need on a fresh machine (Python 3.11, pip, venv).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAGE ?= dev
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: dev test lint install package bench deploy-infra deploy clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+dev: install  ## start the whole stack locally (moto, REST :8000, WebSocket :8001)
+	$(BIN)/python -m local.devserver
+
+test: install lint  ## lint, then the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+package: install  ## the CloudFormation/SAM template and deployment zip Chalice would deploy
+	$(BIN)/chalice package --stage $(STAGE) out/$(STAGE)
+
+bench: install  ## benchmarks against a local stack they start themselves
+	$(BIN)/python -m bench.chat_roundtrip
+
+deploy-infra: install  ## the stage's tables, queues, stream and bucket (needs AWS credentials)
+	$(BIN)/python -m infra.deploy --stage $(STAGE)
+
+deploy: deploy-infra  ## then the functions and APIs
+	$(BIN)/chalice deploy --stage $(STAGE)
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .local-data

@@ -1,0 +1,134 @@
+"""The WebSocket contract: client frames (routed on `action`) and server frames (tagged `type`).
+
+Parsing never raises anything but `FrameError`, whose `code` is what the client receives in an
+`error` frame: `invalid_json`, `unknown_action`, `missing_field`, `empty_field`, `text_too_long`,
+`invalid_frame`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+MAX_TEXT_CHARS = 4000
+
+ClientMsgId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str, client_msg_id: str | None = None,
+                 details: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.client_msg_id = client_msg_id
+        self.details = details
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class SendMessage(_Frame):
+    action: Literal["sendMessage"]
+    client_msg_id: ClientMsgId
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+    @model_validator(mode="after")
+    def _not_blank(self) -> SendMessage:
+        if not self.text.strip():
+            raise ValueError("text must not be blank")
+        return self
+
+
+class History(_Frame):
+    action: Literal["history"]
+    after_seq: int | None = Field(default=None, ge=0)
+    before_seq: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=50, ge=1, le=100)
+    conversation_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> History:
+        if self.after_seq is not None and self.before_seq is not None:
+            raise ValueError("give after_seq or before_seq, not both")
+        return self
+
+
+class Ping(_Frame):
+    action: Literal["ping"]
+
+
+CLIENT_FRAMES: dict[str, type[_Frame]] = {"sendMessage": SendMessage, "history": History, "ping": Ping}
+
+
+def register_frame(action: str, model: type[_Frame]) -> None:
+    """Let another domain (agents) add its own actions to the same socket."""
+    CLIENT_FRAMES[action] = model
+
+
+def parse_frame(body: str | bytes | None, allowed: set[str] | None = None) -> _Frame:
+    try:
+        data = json.loads(body or "")
+    except (ValueError, TypeError) as exc:
+        raise FrameError("invalid_json", "frame is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise FrameError("invalid_json", "frame must be a JSON object")
+    client_msg_id = data.get("client_msg_id") if isinstance(data.get("client_msg_id"), str) else None
+    action = data.get("action")
+    if not isinstance(action, str) or not action:
+        raise FrameError("missing_field", "field 'action' is required", client_msg_id, details=["action"])
+    model = CLIENT_FRAMES.get(action)
+    if model is None or (allowed is not None and action not in allowed):
+        raise FrameError("unknown_action", f"unknown action {action!r}", client_msg_id)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _frame_error(exc, client_msg_id) from exc
+
+
+def _frame_error(exc: ValidationError, client_msg_id: str | None) -> FrameError:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    fields = [".".join(str(p) for p in e["loc"]) or "frame" for e in errors]
+    kinds = {e["type"] for e in errors}
+    if "missing" in kinds:
+        missing = [f for f, e in zip(fields, errors, strict=True) if e["type"] == "missing"]
+        return FrameError("missing_field", f"missing field(s): {', '.join(missing)}", client_msg_id, missing)
+    if "string_too_long" in kinds and "text" in fields:
+        return FrameError("text_too_long", f"text is longer than {MAX_TEXT_CHARS} characters", client_msg_id,
+                          ["text"])
+    if "string_too_short" in kinds or any("blank" in e["msg"] for e in errors):
+        return FrameError("empty_field", f"empty field(s): {', '.join(fields)}", client_msg_id, fields)
+    detail = "; ".join(f"{f}: {e['msg']}" for f, e in zip(fields, errors, strict=True))
+    return FrameError("invalid_frame", detail, client_msg_id, fields)
+
+
+# -- server frames ---------------------------------------------------------------------------
+
+
+def ack(client_msg_id: str, message_id: str, seq: int, ts: str, conversation_id: str,
+        duplicate: bool = False) -> dict[str, Any]:
+    frame = {"type": "ack", "client_msg_id": client_msg_id, "message_id": message_id, "seq": seq, "ts": ts,
+             "conversation_id": conversation_id}
+    if duplicate:
+        frame["duplicate"] = True
+    return frame
+
+
+def message(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "message", "message": payload}
+
+
+def history(messages: list[dict[str, Any]], has_more: bool, conversation_id: str | None) -> dict[str, Any]:
+    return {"type": "history", "conversation_id": conversation_id, "messages": messages, "has_more": has_more}
+
+
+def error(code: str, message_text: str, client_msg_id: str | None = None, details: Any = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message_text}
+    if client_msg_id:
+        frame["client_msg_id"] = client_msg_id
+    if details is not None:
+        frame["details"] = details
+    return frame

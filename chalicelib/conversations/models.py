@@ -1,0 +1,81 @@
+"""Messages, senders and conversations as they are stored and sent to clients."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SenderType = Literal["customer", "bot", "agent", "system"]
+MessageKind = Literal[
+    "text", "image", "file", "audio", "video", "location", "postback", "event", "unsupported"
+]
+Visibility = Literal["public", "internal"]
+ConversationStatus = Literal["open", "closed"]
+
+
+class Sender(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: SenderType
+    id: str
+    name: str | None = None
+
+
+class Message(BaseModel):
+    """One stored message. `seq` increases per conversation; gaps are possible, order is not."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: str
+    conversation_id: str
+    seq: int
+    ts: str
+    ts_ms: int
+    sender: Sender
+    channel: str
+    kind: MessageKind = "text"
+    text: str | None = None
+    attachments: list[dict[str, Any]] | None = None
+    client_msg_id: str | None = None
+    visibility: Visibility = "public"
+    meta: dict[str, Any] | None = None
+
+    def public_view(self) -> dict[str, Any]:
+        """What a customer's client may see (no internal metadata)."""
+        return self.model_dump(exclude={"ts_ms", "meta"}, exclude_none=True)
+
+
+class MessageDraft(BaseModel):
+    """A message before the store gives it an id, a seq and a timestamp."""
+
+    sender: Sender
+    channel: str
+    kind: MessageKind = "text"
+    text: str | None = None
+    attachments: list[dict[str, Any]] | None = None
+    client_msg_id: str | None = None
+    visibility: Visibility = "public"
+    meta: dict[str, Any] | None = None
+
+
+class Conversation(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    conversation_id: str
+    customer_id: str
+    status: ConversationStatus
+    channel: str
+    created_ms: int
+    last_seq: int = 0
+    closed_ms: int | None = None
+    close_reason: str | None = None
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    customer_id: str
+    name: str | None = None
+    vip: bool = False
+    created_ms: int

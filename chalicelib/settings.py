@@ -1,0 +1,57 @@
+"""Typed, frozen settings read once from the environment.
+
+Everything that must be configured (resource names) has no default: a missing variable fails at
+start-up with its name instead of surfacing later as a confusing AWS error. Secrets are not here;
+they come from `chalicelib.secrets`, which reads SSM in AWS and the environment locally.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"environment variable {name} must be set")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the Lambda functions need to know about their environment."""
+
+    stage: str
+    region: str
+    table_name: str
+    escalation_queue_name: str
+    interactions_stream_name: str
+    analytics_bucket_name: str
+    # Optional: where the API Gateway management API lives. Unset in AWS (derived from the
+    # WebSocket event's apiId/stage), set by the local stack to its own gateway.
+    websocket_management_endpoint: str | None = None
+    # In AWS, secrets are read from SSM parameters under this prefix (e.g. /cs-platform/prod/).
+    ssm_parameter_prefix: str | None = None
+    max_text_chars: int = 4000
+    history_page_max: int = 100
+    connection_ttl_seconds: int = 2 * 3600 + 600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            stage=env.get("STAGE", "dev"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or _required(env, "AWS_REGION"),
+            table_name=_required(env, "TABLE_NAME"),
+            escalation_queue_name=_required(env, "ESCALATION_QUEUE_NAME"),
+            interactions_stream_name=_required(env, "INTERACTIONS_STREAM_NAME"),
+            analytics_bucket_name=_required(env, "ANALYTICS_BUCKET_NAME"),
+            websocket_management_endpoint=env.get("WEBSOCKET_MANAGEMENT_ENDPOINT") or None,
+            ssm_parameter_prefix=env.get("SSM_PARAMETER_PREFIX") or None,
+        )

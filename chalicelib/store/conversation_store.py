@@ -1,0 +1,253 @@
+"""Customers, conversations and messages in the single table.
+
+Writes that a retry could repeat are conditional: the open-conversation pointer is created with
+`attribute_not_exists`, and every message is written in one transaction with an idempotency record
+keyed by the sender's own message id, so a resend is detected and answered with the original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import ids
+from chalicelib.conversations.models import Conversation, Customer, Message, MessageDraft
+from chalicelib.store import keys, schema
+from chalicelib.store.codec import decode, encode, encode_value
+from chalicelib.store.dynamo import cancellation_codes, is_condition_failure, names
+
+DEDUP_TTL_SECONDS = 7 * 24 * 3600
+
+
+class ConversationClosed(Exception):
+    """The conversation no longer accepts messages."""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    message: Message
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class DedupKey:
+    """Identity of an inbound message as its sender knows it (client_msg_id, platform message id)."""
+
+    scope: str
+    key: str
+
+    @property
+    def pk(self) -> str:
+        return keys.dedup_pk(self.scope, self.key)
+
+
+class ConversationStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+
+    # -- customers ---------------------------------------------------------------------------
+
+    def upsert_customer(self, customer_id: str, *, name: str | None, vip: bool) -> None:
+        """Record the profile the company's token vouches for; created_ms is kept from the first time."""
+        now = ids.now_ms()
+        sets = ["created_ms = if_not_exists(created_ms, :now)", "updated_ms = :now", "vip = :vip",
+                "customer_id = :cid"]
+        values: dict[str, Any] = {":now": encode_value(now), ":vip": encode_value(vip),
+                                  ":cid": encode_value(customer_id)}
+        if name:
+            sets.append("#name = :name")
+            values[":name"] = encode_value(name)
+        self._db.update_item(
+            TableName=self._table,
+            Key=encode({schema.PK: keys.customer_pk(customer_id), schema.SK: keys.PROFILE_SK}),
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeValues=values,
+            **({"ExpressionAttributeNames": names("name")} if name else {}),
+        )
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        item = self._get(keys.customer_pk(customer_id), keys.PROFILE_SK)
+        return Customer.model_validate(item) if item else None
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def open_conversation_id(self, customer_id: str) -> str | None:
+        item = self._get(keys.customer_pk(customer_id), keys.OPEN_CONVERSATION_SK, consistent=True)
+        return item["conversation_id"] if item else None
+
+    def open_conversation(self, customer_id: str, channel: str) -> tuple[str, bool]:
+        """Return the customer's open conversation, creating it if there is none: (id, created)."""
+        existing = self.open_conversation_id(customer_id)
+        if existing:
+            return existing, False
+        conversation_id = ids.new_id("conv")
+        now = ids.now_ms()
+        gsi1pk, gsi1sk = keys.customer_conversations_gsi1(customer_id, now, conversation_id)
+        meta = {
+            schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.META_SK,
+            schema.GSI1_PK: gsi1pk, schema.GSI1_SK: gsi1sk,
+            "conversation_id": conversation_id, "customer_id": customer_id, "status": "open",
+            "channel": channel, "created_ms": now, "last_seq": 0,
+        }
+        pointer = {schema.PK: keys.customer_pk(customer_id), schema.SK: keys.OPEN_CONVERSATION_SK,
+                   "conversation_id": conversation_id, "created_ms": now}
+        try:
+            self._db.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self._table, "Item": encode(pointer),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"TableName": self._table, "Item": encode(meta),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+            ])
+        except ClientError as exc:
+            if "ConditionalCheckFailed" not in cancellation_codes(exc):
+                raise
+            # Another invocation opened one first: there is still exactly one open conversation.
+            winner = self.open_conversation_id(customer_id)
+            if winner is None:
+                raise
+            return winner, False
+        return conversation_id, True
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        item = self._get(keys.conversation_pk(conversation_id), keys.META_SK, consistent=True)
+        return Conversation.model_validate(item) if item else None
+
+    def close_conversation(self, conversation_id: str, customer_id: str, reason: str) -> bool:
+        """Close it and free the customer's open slot; False if it was already closed."""
+        now = ids.now_ms()
+        try:
+            self._db.transact_write_items(TransactItems=[
+                {"Update": {
+                    "TableName": self._table,
+                    "Key": encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.META_SK}),
+                    "UpdateExpression": "SET #status = :closed, closed_ms = :now, close_reason = :reason",
+                    "ConditionExpression": "#status = :open",
+                    "ExpressionAttributeNames": names("status"),
+                    "ExpressionAttributeValues": {":closed": encode_value("closed"), ":open": encode_value("open"),
+                                                  ":now": encode_value(now), ":reason": encode_value(reason)},
+                }},
+                {"Delete": {
+                    "TableName": self._table,
+                    "Key": encode({schema.PK: keys.customer_pk(customer_id), schema.SK: keys.OPEN_CONVERSATION_SK}),
+                    "ConditionExpression": "conversation_id = :cid",
+                    "ExpressionAttributeValues": {":cid": encode_value(conversation_id)},
+                }},
+            ])
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                return False
+            raise
+        return True
+
+    def list_customer_conversations(self, customer_id: str, *, limit: int = 20,
+                                    newest_first: bool = True) -> list[Conversation]:
+        page = self._db.query(
+            TableName=self._table, IndexName=schema.GSI1,
+            KeyConditionExpression="gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+            ExpressionAttributeValues={":pk": encode_value(keys.customer_pk(customer_id)),
+                                       ":prefix": encode_value(keys.CONVERSATION_GSI1_PREFIX)},
+            ScanIndexForward=not newest_first, Limit=limit,
+        )
+        return [Conversation.model_validate(decode(i)) for i in page.get("Items", [])]
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def append_message(self, conversation_id: str, draft: MessageDraft,
+                       dedup: DedupKey | None = None) -> AppendResult:
+        """Store a message with the next seq; a repeated dedup key returns the original message."""
+        seq = self._next_seq(conversation_id)
+        now = ids.now_ms()
+        message = Message(
+            message_id=ids.new_id("msg"), conversation_id=conversation_id, seq=seq,
+            ts=ids.iso_from_ms(now), ts_ms=now, **draft.model_dump(),
+        )
+        item = {schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.message_sk(seq),
+                "type": "message", **message.model_dump(mode="json")}
+        puts: list[dict[str, Any]] = [{"Put": {"TableName": self._table, "Item": encode(item),
+                                               "ConditionExpression": "attribute_not_exists(pk)"}}]
+        if dedup is not None:
+            record = {schema.PK: dedup.pk, schema.SK: keys.DEDUP_SK, "conversation_id": conversation_id,
+                      "seq": seq, "message_id": message.message_id,
+                      schema.TTL_ATTRIBUTE: now // 1000 + DEDUP_TTL_SECONDS}
+            puts.append({"Put": {"TableName": self._table, "Item": encode(record),
+                                 "ConditionExpression": "attribute_not_exists(pk)"}})
+        try:
+            self._db.transact_write_items(TransactItems=puts)
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if dedup is not None and len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+                original = self.find_duplicate(dedup)
+                if original is not None:
+                    return AppendResult(original, duplicate=True)
+            raise
+        return AppendResult(message, duplicate=False)
+
+    def find_duplicate(self, dedup: DedupKey) -> Message | None:
+        """The message already stored under this dedup key, if any."""
+        record = self._get(dedup.pk, keys.DEDUP_SK, consistent=True)
+        if not record:
+            return None
+        return self.get_message(record["conversation_id"], int(record["seq"]))
+
+    def get_message(self, conversation_id: str, seq: int) -> Message | None:
+        item = self._get(keys.conversation_pk(conversation_id), keys.message_sk(seq), consistent=True)
+        return Message.model_validate(item) if item else None
+
+    def list_messages(self, conversation_id: str, *, after_seq: int | None = None,
+                      before_seq: int | None = None, limit: int = 50) -> tuple[list[Message], bool]:
+        """A page of messages in seq order and whether more exist beyond it.
+
+        `after_seq` pages forward (resync after reconnect); `before_seq` pages back from there;
+        neither gives the latest `limit` messages.
+        """
+        pk = encode_value(keys.conversation_pk(conversation_id))
+        if after_seq is not None:
+            condition = "pk = :pk AND sk BETWEEN :lo AND :hi"
+            values = {":pk": pk, ":lo": encode_value(keys.message_sk(after_seq + 1)),
+                      ":hi": encode_value(keys.message_sk(10**keys.SEQ_WIDTH - 1))}
+            forward = True
+        else:
+            upper = before_seq - 1 if before_seq is not None else 10**keys.SEQ_WIDTH - 1
+            if upper < 0:
+                return [], False
+            condition = "pk = :pk AND sk BETWEEN :lo AND :hi"
+            values = {":pk": pk, ":lo": encode_value(keys.message_sk(0)),
+                      ":hi": encode_value(keys.message_sk(upper))}
+            forward = False
+        page = self._db.query(TableName=self._table, KeyConditionExpression=condition,
+                              ExpressionAttributeValues=values, ScanIndexForward=forward,
+                              Limit=limit + 1, ConsistentRead=True)
+        items = [decode(i) for i in page.get("Items", [])]
+        has_more = len(items) > limit
+        messages = [Message.model_validate(i) for i in items[:limit]]
+        if not forward:
+            messages.reverse()
+        return messages, has_more
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _next_seq(self, conversation_id: str) -> int:
+        try:
+            result = self._db.update_item(
+                TableName=self._table,
+                Key=encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.META_SK}),
+                UpdateExpression="ADD last_seq :one SET last_message_ms = :now",
+                ConditionExpression="attribute_exists(pk) AND #status = :open",
+                ExpressionAttributeNames=names("status"),
+                ExpressionAttributeValues={":one": encode_value(1), ":open": encode_value("open"),
+                                           ":now": encode_value(ids.now_ms())},
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                raise ConversationClosed(conversation_id) from exc
+            raise
+        return int(result["Attributes"]["last_seq"]["N"])
+
+    def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        result = self._db.get_item(TableName=self._table, Key=encode({schema.PK: pk, schema.SK: sk}),
+                                   ConsistentRead=consistent)
+        return decode(result.get("Item"))

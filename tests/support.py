@@ -1,0 +1,105 @@
+"""Test helpers: event loading, tokens, a management API that can answer 410, handler invocation."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import threading
+import time
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import jwt
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+sys.path.insert(0, str(ROOT))
+
+CUSTOMER_SECRET = "test-customer-token-secret-0123456789"
+AGENT_SECRET = "test-agent-token-secret-0123456789abc"
+
+
+def load_event(relative: str) -> dict[str, Any]:
+    """A checked-in sample event (deep-copied, so tests may edit it)."""
+    return copy.deepcopy(json.loads((EVENTS / relative).read_text()))
+
+
+def customer_token(sub: str, *, ttl: int = 3600, secret: str = CUSTOMER_SECRET, **claims: Any) -> str:
+    return jwt.encode({"sub": sub, "exp": int(time.time()) + ttl, **claims}, secret, algorithm="HS256")
+
+
+def agent_token(sub: str, role: str = "agent", *, ttl: int = 3600, secret: str = AGENT_SECRET) -> str:
+    return jwt.encode({"sub": sub, "role": role, "exp": int(time.time()) + ttl}, secret, algorithm="HS256")
+
+
+class ManagementApi:
+    """API Gateway's management API on loopback: records frames, answers 410 for gone connections."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.gone: set[str] = set()
+        self.requests = 0
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                api.requests += 1
+                connection_id = unquote(self.path.split("/@connections/", 1)[1])
+                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if connection_id in api.gone:
+                    body = b'{"message":null}'
+                    self.send_response(410)
+                    self.send_header("x-amzn-ErrorType", "GoneException")
+                else:
+                    api.frames[connection_id].append(json.loads(data))
+                    body = b""
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/dev"
+
+    def of_type(self, connection_id: str, frame_type: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames[connection_id] if f.get("type") == frame_type]
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
+class Lambda:
+    """Invoke the app's WebSocket handlers with events/ samples, as API Gateway would."""
+
+    def __init__(self, app_module: Any) -> None:
+        self.app = app_module
+
+    def connect(self, connection_id: str, token: str | None, **query: str) -> dict[str, Any]:
+        event = load_event("websocket/connect.json")
+        event["requestContext"]["connectionId"] = connection_id
+        params = {**({"token": token} if token is not None else {}), **query}
+        event["queryStringParameters"] = params or None
+        event["multiValueQueryStringParameters"] = {k: [v] for k, v in params.items()} or None
+        return self.app.ws_connect(event, None)
+
+    def send(self, connection_id: str, body: Any) -> Any:
+        event = load_event("websocket/message.json")
+        event["requestContext"]["connectionId"] = connection_id
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+        return self.app.ws_message(event, None)
+
+    def disconnect(self, connection_id: str) -> Any:
+        event = load_event("websocket/disconnect.json")
+        event["requestContext"]["connectionId"] = connection_id
+        return self.app.ws_disconnect(event, None)
