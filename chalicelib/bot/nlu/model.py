@@ -1,0 +1,141 @@
+"""The trained NLU model: prediction, calibrated confidence and the OOS decision.
+
+:class:`NluModel` bundles the TF-IDF vocabulary, the linear classifier weights, the calibration
+temperature and OOS threshold. ``predict`` embeds the message (lazily loading the encoder once per
+process), scores every intent, and returns a :class:`Prediction` whose ``intent`` is ``None`` when
+the best calibrated confidence is under the threshold or a background (out-of-scope) class wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import artifact, embedding
+from .calibration import confidence
+from .embedding import DIM, ENCODER_NAME
+from .features import TfidfVectorizer
+from .language import detect_language
+from .linear import Csr, LinearModel, softmax
+from .types import Prediction
+
+BACKGROUND = "__oos__"
+
+
+@dataclass
+class NluModel:
+    """A trained intent classifier; build with :func:`chalicelib.bot.nlu.train` or :meth:`from_bytes`."""
+
+    intents: list[str]
+    vectorizer: TfidfVectorizer
+    linear: LinearModel
+    n_background: int
+    temperature: float
+    threshold: float
+    dense_scale: float
+    sparse_scale: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- scoring
+    def _features(self, texts: Sequence[str]) -> tuple[np.ndarray, Csr]:
+        dense = embedding.embed(list(texts)) * self.dense_scale
+        sparse = Csr(*self.vectorizer.transform(texts))
+        sparse.data *= self.sparse_scale
+        return dense, sparse
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw scores, shape ``(len(texts), intents + background)``."""
+        dense, sparse = self._features(texts)
+        return self.linear.logits(dense, sparse)
+
+    def _decide(self, text: str, row: np.ndarray) -> Prediction:
+        n = len(self.intents)
+        probs = softmax(row / self.temperature)
+        order = np.argsort(-probs[:n])[:3]
+        top = [(self.intents[i], round(float(probs[i]), 4)) for i in order]
+        best = int(order[0]) if n else -1
+        conf = float(probs[best]) if n else 0.0
+        background = self.n_background > 0 and float(probs[n:].max()) > conf
+        in_scope = bool(text.strip()) and n > 0 and conf >= self.threshold and not background
+        return Prediction(
+            intent=self.intents[best] if in_scope else None,
+            confidence=round(conf, 4),
+            language=detect_language(text),
+            top=top,
+            in_scope=in_scope,
+        )
+
+    def predict(self, text: str) -> Prediction:
+        """Classify one message."""
+        return self._decide(text, self.logits([text])[0])
+
+    def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
+        """Classify many messages at once (batched embedding; same results as :meth:`predict`)."""
+        if not texts:
+            return []
+        z = self.logits(texts)
+        return [self._decide(t, row) for t, row in zip(texts, z, strict=True)]
+
+    def confidences(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated best-intent confidence of each text."""
+        return confidence(self.logits(texts), self.temperature, len(self.intents))
+
+    # ---------------------------------------------------------- serialisation
+    def to_bytes(self) -> bytes:
+        """Serialise to a compact, pickle-free artifact (see :mod:`.artifact`)."""
+        header = {
+            "kind": "nlu-intent-model",
+            "encoder": ENCODER_NAME,
+            "dense_dim": DIM,
+            "intents": self.intents,
+            "n_background": self.n_background,
+            "temperature": self.temperature,
+            "threshold": self.threshold,
+            "dense_scale": self.dense_scale,
+            "sparse_scale": self.sparse_scale,
+            "vocab": self.vectorizer.vocab,
+            "meta": self.meta,
+        }
+        arrays = {
+            "a": self.linear.a.astype(np.float16),
+            "b": self.linear.b.astype(np.float16),
+            "bias": self.linear.bias.astype(np.float32),
+            "idf": np.asarray(self.vectorizer.idf, dtype=np.float32),
+        }
+        return artifact.dump(header, arrays)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> NluModel:
+        """Load an artifact produced by :meth:`to_bytes`."""
+        header, arrays = artifact.load(blob)
+        if header.get("kind") != "nlu-intent-model" or header.get("encoder") != ENCODER_NAME:
+            raise artifact.ArtifactError("artifact was built for another model kind or encoder")
+        try:
+            vocab = header["vocab"]
+            intents = [str(x) for x in header["intents"]]
+            linear = LinearModel(
+                a=arrays["a"].astype(np.float32),
+                b=arrays["b"].astype(np.float32),
+                bias=arrays["bias"].astype(np.float32),
+            )
+            n_out = len(intents) + int(header["n_background"])
+            if linear.a.shape != (DIM, n_out) or linear.b.shape != (len(vocab), n_out):
+                raise artifact.ArtifactError("artifact weight shapes do not match its header")
+            return cls(
+                intents=intents,
+                vectorizer=TfidfVectorizer(vocab, arrays["idf"].tolist()),
+                linear=linear,
+                n_background=int(header["n_background"]),
+                temperature=float(header["temperature"]),
+                threshold=float(header["threshold"]),
+                dense_scale=float(header["dense_scale"]),
+                sparse_scale=float(header["sparse_scale"]),
+                meta=dict(header.get("meta", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, artifact.ArtifactError):
+                raise
+            raise artifact.ArtifactError(f"malformed artifact: {exc}") from exc

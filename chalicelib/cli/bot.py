@@ -1,0 +1,234 @@
+"""``bot`` command group: ``bot evaluate`` measures the NLU engine, handoff and sentiment rules.
+
+``bot evaluate --train TRAIN.csv --test TEST.csv [--answers FAQ.csv]`` trains a model (FAQ answers,
+if given, are added as extra examples of their intent), round-trips it through its byte artifact
+and classifies every test row one at a time, reporting accuracy, macro-F1, in-scope accuracy, OOS
+recall/precision (rows labelled ``oos``), latency percentiles, artifact size and training time.
+``--task handoff`` and ``--task sentiment`` score the rule-based detectors on labelled CSVs.
+With ``--json`` exactly one JSON object is printed to stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .progress import ProgressBar
+
+OOS = "oos"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``bot`` command group to the top-level parser."""
+    bot = subparsers.add_parser("bot", help="customer-service bot tools")
+    bot_sub = bot.add_subparsers(dest="bot_command", required=True, metavar="SUBCOMMAND")
+    ev = bot_sub.add_parser("evaluate", help="train on a CSV and evaluate on another")
+    ev.add_argument("--task", choices=("intent", "handoff", "sentiment"), default="intent")
+    ev.add_argument("--train", type=Path, help="CSV text,label (intent task)")
+    ev.add_argument("--test", type=Path, required=True, help="CSV to evaluate on")
+    ev.add_argument("--answers", type=Path, help="FAQ CSV intent,answer_*: answers become examples")
+    ev.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    ev.set_defaults(handler=run_evaluate)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a UTF-8 CSV with a header (BOM tolerated)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def read_examples(path: Path) -> list[tuple[str, str]]:
+    return [(r["text"], r["label"]) for r in read_rows(path)]
+
+
+def read_answers(path: Path) -> list[tuple[str, str]]:
+    """Every non-empty answer column of a FAQ CSV as an example of its ``intent``."""
+    out = []
+    for row in read_rows(path):
+        intent = row.get("intent", "").strip()
+        for key, value in row.items():
+            if key and key != "intent" and key.startswith("answer") and value and value.strip():
+                out.append((value.strip(), intent))
+    return out
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def classification_report(gold: list[str], pred: list[str]) -> dict[str, dict[str, float]]:
+    """Per-label precision, recall, F1 and support over the gold labels."""
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for g, p in zip(gold, pred, strict=True):
+        if g == p:
+            tp[g] += 1
+        else:
+            fp[p] += 1
+            fn[g] += 1
+    report = {}
+    for label in sorted(set(gold)):
+        prec = tp[label] / (tp[label] + fp[label]) if tp[label] + fp[label] else 0.0
+        rec = tp[label] / (tp[label] + fn[label]) if tp[label] + fn[label] else 0.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        report[label] = {"precision": prec, "recall": rec, "f1": f1, "support": tp[label] + fn[label]}
+    return report
+
+
+def intent_metrics(gold: list[str], pred: list[str]) -> dict[str, Any]:
+    """Accuracy (``oos`` as a class), macro-F1, in-scope accuracy and OOS recall/precision."""
+    n = len(gold)
+    per = classification_report(gold, pred)
+    in_rows = [(g, p) for g, p in zip(gold, pred, strict=True) if g != OOS]
+    has_oos = any(g == OOS for g in gold)
+    oos_tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == OOS and p == OOS)
+    return {
+        "accuracy": sum(g == p for g, p in zip(gold, pred, strict=True)) / n if n else 0.0,
+        "macro_f1": sum(v["f1"] for v in per.values()) / len(per) if per else 0.0,
+        "in_scope_accuracy": _ratio(sum(g == p for g, p in in_rows), len(in_rows)),
+        "oos_recall": _ratio(oos_tp, sum(g == OOS for g in gold)) if has_oos else None,
+        "oos_precision": (_ratio(oos_tp, sum(p == OOS for p in pred)) or 0.0) if has_oos else None,
+        "per_intent": per,
+    }
+
+
+def evaluate_intents(args: argparse.Namespace, bar: ProgressBar | None) -> dict[str, Any]:
+    from chalicelib.bot.nlu import NluModel, train
+
+    examples = read_examples(args.train)
+    if args.answers:
+        examples += read_answers(args.answers)
+    test = read_examples(args.test)
+    started = time.perf_counter()
+    model = train(examples, progress=bar)
+    train_seconds = time.perf_counter() - started
+    blob = model.to_bytes()
+    model = NluModel.from_bytes(blob)
+    model.predict("warm up")  # loads the encoder; not part of the per-query latency
+    gold, pred, latencies = [], [], []
+    for k, (text, label) in enumerate(test):
+        t0 = time.perf_counter()
+        p = model.predict(text)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        gold.append(label)
+        pred.append(p.intent if p.intent is not None else OOS)
+        if bar and (k % 25 == 0 or k == len(test) - 1):
+            bar("predicting", (k + 1) / len(test))
+    result = intent_metrics(gold, pred)
+    confused = Counter((g, p) for g, p in zip(gold, pred, strict=True) if g != p)
+    result.update(
+        p50_ms=round(_percentile(latencies, 0.50), 3),
+        p99_ms=round(_percentile(latencies, 0.99), 3),
+        artifact_bytes=len(blob),
+        train_seconds=round(train_seconds, 3),
+        confused=[[g, p, c] for (g, p), c in confused.most_common(15)],
+    )
+    return result
+
+
+def evaluate_handoff(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.bot.handoff import wants_human
+
+    rows = read_rows(args.test)
+    gold = [r["expect_handoff"].strip() in ("1", "true", "True", "yes") for r in rows]
+    pred = [wants_human(r["text"]) for r in rows]
+    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
+    prec = tp / sum(pred) if sum(pred) else 0.0
+    rec = tp / sum(gold) if sum(gold) else 0.0
+    errors = [[r["text"], int(g)] for r, g, p in zip(rows, gold, pred, strict=True) if g != p]
+    return {
+        "precision": prec,
+        "recall": rec,
+        "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
+        "errors": errors,
+    }
+
+
+def evaluate_sentiment(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.bot.sentiment import analyse
+
+    rows = read_rows(args.test)
+    gold = [r["sentiment"].strip() for r in rows]
+    pred = [analyse(r["text"]).label for r in rows]
+    neg = [p for g, p in zip(gold, pred, strict=True) if g == "negative"]
+    errors = [[r["text"], g, p] for r, g, p in zip(rows, gold, pred, strict=True) if g != p]
+    return {
+        "accuracy": sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold) if gold else 0.0,
+        "negative_recall": (sum(p == "negative" for p in neg) / len(neg)) if neg else None,
+        "errors": errors,
+    }
+
+
+_JSON_KEYS = {
+    "intent": ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_precision",
+               "p50_ms", "p99_ms", "artifact_bytes", "train_seconds"),
+    "handoff": ("precision", "recall", "f1"),
+    "sentiment": ("accuracy", "negative_recall"),
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def print_report(task: str, result: dict[str, Any]) -> None:
+    """Human-readable report on stdout."""
+    out = sys.stdout
+    out.write(f"== {task} evaluation ==\n")
+    for key in _JSON_KEYS[task]:
+        out.write(f"{key:>18}: {_fmt(result[key])}\n")
+    if task == "intent":
+        out.write("\nper intent (precision / recall / f1 / support):\n")
+        for label, m in sorted(result["per_intent"].items(), key=lambda kv: kv[1]["f1"]):
+            out.write(f"  {label:<36} {m['precision']:.3f}  {m['recall']:.3f}  {m['f1']:.3f}  "
+                      f"{m['support']}\n")
+        out.write("\nmost confused (gold -> predicted: count):\n")
+        for g, p, c in result["confused"]:
+            out.write(f"  {g} -> {p}: {c}\n")
+    elif result.get("errors"):
+        out.write("\nerrors:\n")
+        for err in result["errors"]:
+            out.write("  " + " | ".join(str(e) for e in err) + "\n")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    if args.task == "intent" and args.train is None:
+        sys.stderr.write("bot evaluate: --train is required for the intent task\n")
+        return 2
+    bar = None if args.no_progress else ProgressBar()
+    if args.task == "intent":
+        result = evaluate_intents(args, bar)
+    elif args.task == "handoff":
+        result = evaluate_handoff(args)
+    else:
+        result = evaluate_sentiment(args)
+    if bar:
+        bar.close()
+    if args.json:
+        json.dump({k: result[k] for k in _JSON_KEYS[args.task]}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print_report(args.task, result)
+    return 0
