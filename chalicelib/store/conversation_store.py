@@ -157,40 +157,55 @@ class ConversationStore:
 
     def append_message(self, conversation_id: str, draft: MessageDraft,
                        dedup: DedupKey | None = None) -> AppendResult:
-        """Store a message with the next seq; a repeated dedup key returns the original message."""
+        """Store a message with the next seq; a repeated dedup key returns the original message.
+
+        The idempotency record is written first, conditionally, and carries the whole message; the
+        message item follows. A retry after a crash between the two finds the record and completes
+        the write, so no transaction (twice the write units, and slower) is needed on the hot path.
+        """
         seq = self._next_seq(conversation_id)
         now = ids.now_ms()
         message = Message(
             message_id=ids.new_id("msg"), conversation_id=conversation_id, seq=seq,
             ts=ids.iso_from_ms(now), ts_ms=now, **draft.model_dump(),
         )
-        item = {schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.message_sk(seq),
-                "type": "message", **message.model_dump(mode="json")}
-        puts: list[dict[str, Any]] = [{"Put": {"TableName": self._table, "Item": encode(item),
-                                               "ConditionExpression": "attribute_not_exists(pk)"}}]
         if dedup is not None:
             record = {schema.PK: dedup.pk, schema.SK: keys.DEDUP_SK, "conversation_id": conversation_id,
-                      "seq": seq, "message_id": message.message_id,
+                      "seq": seq, "message_id": message.message_id, "message": message.model_dump(mode="json"),
                       schema.TTL_ATTRIBUTE: now // 1000 + DEDUP_TTL_SECONDS}
-            puts.append({"Put": {"TableName": self._table, "Item": encode(record),
-                                 "ConditionExpression": "attribute_not_exists(pk)"}})
-        try:
-            self._db.transact_write_items(TransactItems=puts)
-        except ClientError as exc:
-            codes = cancellation_codes(exc)
-            if dedup is not None and len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
-                original = self.find_duplicate(dedup)
-                if original is not None:
-                    return AppendResult(original, duplicate=True)
-            raise
+            try:
+                self._db.put_item(TableName=self._table, Item=encode(record),
+                                  ConditionExpression="attribute_not_exists(pk)",
+                                  ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            except ClientError as exc:
+                if not is_condition_failure(exc):
+                    raise
+                existing = decode(exc.response.get("Item")) or self._get(dedup.pk, keys.DEDUP_SK, consistent=True)
+                if existing is None:
+                    raise
+                return AppendResult(self._complete(existing), duplicate=True)
+        self._put_message(message)
         return AppendResult(message, duplicate=False)
 
     def find_duplicate(self, dedup: DedupKey) -> Message | None:
         """The message already stored under this dedup key, if any."""
         record = self._get(dedup.pk, keys.DEDUP_SK, consistent=True)
-        if not record:
-            return None
-        return self.get_message(record["conversation_id"], int(record["seq"]))
+        return self._complete(record) if record else None
+
+    def _complete(self, record: dict[str, Any]) -> Message:
+        """The message an idempotency record stands for, written now if a crash had cut it short."""
+        message = Message.model_validate(record["message"])
+        try:
+            self._put_message(message)
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+        return message
+
+    def _put_message(self, message: Message) -> None:
+        item = {schema.PK: keys.conversation_pk(message.conversation_id), schema.SK: keys.message_sk(message.seq),
+                "type": "message", **message.model_dump(mode="json")}
+        self._db.put_item(TableName=self._table, Item=encode(item), ConditionExpression="attribute_not_exists(pk)")
 
     def get_message(self, conversation_id: str, seq: int) -> Message | None:
         item = self._get(keys.conversation_pk(conversation_id), keys.message_sk(seq), consistent=True)
