@@ -21,7 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(STAMP)
 
 dev: install  ## start the whole stack locally (moto, REST :8000, WebSocket :8001)
-	$(BIN)/python -m local.devserver
+	$(BIN)/python -m local.devserver $(ARGS)  # ARGS=--simulated-clock for local/simulator.py
 
 test: install lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -30,7 +30,7 @@ lint: install
 	$(BIN)/ruff check .
 
 package: install  ## the CloudFormation/SAM template and deployment zip Chalice would deploy
-	$(BIN)/chalice package --stage $(STAGE) out/$(STAGE)
+	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/sam-merge.yaml out/$(STAGE)
 
 bench: install  ## benchmarks against a local stack they start themselves
 	$(BIN)/python -m bench.chat_roundtrip
@@ -40,6 +40,7 @@ deploy-infra: install  ## the stage's tables, queues, stream and bucket (needs A
 
 deploy: deploy-infra  ## then the functions and APIs
 	$(BIN)/chalice deploy --stage $(STAGE)
+	$(BIN)/python -m infra.post_deploy --stage $(STAGE)  # partial batch responses (Chalice cannot set them)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .local-data

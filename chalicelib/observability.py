@@ -11,10 +11,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
+# -- analytics: personal data (phones, e-mails, ID and card numbers) is redacted from every log line
+from chalicelib.analytics import emit as analytics_emit
+from chalicelib.analytics.redact import RedactingFormatter
+
 SERVICE = "cs-platform-svc"
 NAMESPACE = "CustomerService"
 
-logger = Logger(service=SERVICE)
+logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
@@ -40,7 +44,8 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     if cold_start:
         metrics.add_metric(name="ColdStart", unit="Count", value=1)
     try:
-        with tracer.provider.in_subsegment(f"## {type(event).__name__}") as subsegment:
+        # analytics: events emitted during the invocation go out in one PutRecords when it ends
+        with analytics_emit.batch(), tracer.provider.in_subsegment(f"## {type(event).__name__}") as subsegment:
             subsegment.put_annotation(key="ColdStart", value=cold_start)
             return get_response(event)
     except Exception:

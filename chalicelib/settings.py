@@ -41,6 +41,10 @@ class Settings:
     max_text_chars: int = 4000
     history_page_max: int = 100
     connection_ttl_seconds: int = 2 * 3600 + 600
+    # bot: the queue of knowledge-base retraining jobs; how often serving functions look for a new model
+    training_queue_name: str | None = None
+    model_refresh_seconds: float = 10.0
+    bot_enabled: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -54,4 +58,8 @@ class Settings:
             analytics_bucket_name=_required(env, "ANALYTICS_BUCKET_NAME"),
             websocket_management_endpoint=env.get("WEBSOCKET_MANAGEMENT_ENDPOINT") or None,
             ssm_parameter_prefix=env.get("SSM_PARAMETER_PREFIX") or None,
+            # bot
+            training_queue_name=env.get("TRAINING_QUEUE_NAME") or None,
+            model_refresh_seconds=float(env.get("BOT_MODEL_REFRESH_SECONDS") or 10.0),
+            bot_enabled=(env.get("BOT_ENABLED") or "true").strip().lower() not in ("0", "false", "no", "off"),
         )

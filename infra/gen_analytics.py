@@ -115,6 +115,23 @@ Resources:
               case.insensitive: "true"
           Columns:
 {cols}
+
+  # The functions' KPI queries run in this workgroup (IAM is limited to it); results expire with the
+  # bucket's athena-results/ lifecycle rule.
+  AnalyticsWorkGroup:
+    Type: AWS::Athena::WorkGroup
+    Properties:
+      Name: !Sub "${{AppName}}-${{Stage}}-analytics"
+      Description: Customer-service KPI queries.
+      State: ENABLED
+      WorkGroupConfiguration:
+        EnforceWorkGroupConfiguration: true
+        PublishCloudWatchMetricsEnabled: true
+        BytesScannedCutoffPerQuery: 10737418240
+        ResultConfiguration:
+          OutputLocation: !Sub "s3://${{AnalyticsBucketName}}/athena-results/"
+          EncryptionConfiguration:
+            EncryptionOption: SSE_S3
 """
     ]
     for name in kpis.query_names():
@@ -136,6 +153,8 @@ Resources:
     Value: !Ref AnalyticsDatabase
   InteractionEventsTableName:
     Value: !Ref InteractionEventsTable
+  AnalyticsWorkGroupName:
+    Value: !Ref AnalyticsWorkGroup
 """)
     return "\n".join(out)
 

@@ -27,6 +27,8 @@ from typing import Any
 from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
+# -- bot: single-threaded BLAS before numpy loads, as in Lambda (.chalice/config.json)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 STAGE = "local"
 
 # Development-only secrets, used unless the environment already sets them. Never use in AWS.
@@ -34,6 +36,23 @@ DEV_SECRETS = {
     "CUSTOMER_TOKEN_SECRET": "local-dev-customer-token-secret-0001",
     "AGENT_TOKEN_SECRET": "local-dev-agent-token-secret-00000001",
     "PSEUDONYM_KEY": "local-dev-pseudonym-key-000000000001",
+    # -- channels: the platforms' webhook secrets and API tokens (the fake platforms accept any) --
+    "WECHAT_TOKEN": "local_wechat_token",
+    "WECHAT_APP_ID": "wxLOCAL000000001",
+    "WECHAT_APP_SECRET": "local_wechat_app_secret",
+    "WECHAT_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "WHATSAPP_APP_SECRET": "local_whatsapp_app_secret",
+    "WHATSAPP_VERIFY_TOKEN": "local_wa_verify",
+    "WHATSAPP_ACCESS_TOKEN": "LOCAL_WA_ACCESS_TOKEN",
+    "WHATSAPP_PHONE_NUMBER_ID": "100000000000001",
+    "MESSENGER_APP_SECRET": "local_messenger_app_secret",
+    "MESSENGER_VERIFY_TOKEN": "local_ms_verify",
+    "MESSENGER_PAGE_TOKEN": "LOCAL_PAGE_TOKEN",
+    "TELEGRAM_SECRET_TOKEN": "local-telegram-secret",
+    "TELEGRAM_BOT_TOKEN": "123456:LOCAL-bot-token",
+    "LINE_CHANNEL_SECRET": "local_line_channel_secret",
+    "LINE_CHANNEL_TOKEN": "LOCAL_LINE_CHANNEL_TOKEN",
+    "GENERIC_WEBHOOK_SECRET": "local_generic_secret",
 }
 
 log = logging.getLogger("local.devserver")
@@ -88,8 +107,10 @@ def configure_environment(moto_url: str, management_url: str) -> None:
 
 
 class LocalStack:
-    def __init__(self, host: str, http_port: int, ws_port: int, management_port: int, moto_port: int) -> None:
+    def __init__(self, host: str, http_port: int, ws_port: int, management_port: int, moto_port: int,
+                 fake_platforms_port: int = 8025) -> None:
         self.host = host
+        self.fake_platforms_port = fake_platforms_port
         self.http_port = http_port
         self.ws_port = ws_port
         self.management_port = management_port
@@ -105,6 +126,7 @@ class LocalStack:
         # The gateway's management API port must be known before the app reads its settings.
         management_port = self.management_port or free_port()
         configure_environment(moto_url, f"http://{self.host}:{management_port}/{STAGE}")
+        fake_platforms = self._start_fake_platforms()
 
         from infra.provision import provision
 
@@ -124,13 +146,34 @@ class LocalStack:
         self._closers.append(gateway.stop)
 
         rest = self._start_rest(app_module.app)
-        pollers = Pollers(app_module, session, STAGE)
+        pollers = Pollers(app_module, session, STAGE, timeout_for=self._function_timeout)
         sources = pollers.start()
         self._closers.append(pollers.stop)
+        # -- bot: import the sample knowledge base; its model trains in the background (local/bot_seed.py) --
+        from local.bot_seed import seed
+
+        seed(lambda line: print(line, flush=True))
         return {
             "http": f"http://{self.host}:{rest}", "ws": gateway.url, "management": gateway.management_url,
             "aws": moto_url, "table": outputs["TableName"], "pollers": ", ".join(sources) or "none",
+            "platforms": fake_platforms,
         }
+
+    def _start_fake_platforms(self) -> str:
+        """-- channels: the platforms' send APIs (local/fake_platforms.py); the adapters are pointed at it."""
+        from local.fake_platforms import FakePlatforms
+
+        try:
+            fake = FakePlatforms(self.host, self.fake_platforms_port).start()
+        except OSError:
+            if "FAKE_PLATFORMS_PORT" in os.environ:
+                raise
+            # the default port is taken (another local stack): any free port will do, it is printed
+            fake = FakePlatforms(self.host, 0).start()
+        self._closers.append(fake.stop)
+        for name, value in fake.config().items():
+            os.environ.setdefault(name, value)
+        return fake.url
 
     def _start_rest(self, app: Any) -> int:
         from chalice.config import Config
@@ -143,6 +186,15 @@ class LocalStack:
         threading.Thread(target=server.server.serve_forever, name="rest", daemon=True).start()
         self._closers.append(server.server.shutdown)
         return port
+
+    @staticmethod
+    def _function_timeout(function_name: str) -> int:
+        """The function's `lambda_timeout` for the local stage, as `.chalice/config.json` sets it."""
+        from chalice.config import Config
+
+        config = Config(chalice_stage=STAGE,
+                        config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()))
+        return int(config.scope(STAGE, function_name).lambda_timeout or 60)
 
     def stop(self) -> None:
         for close in reversed(self._closers):
@@ -161,6 +213,9 @@ class LocalStack:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    # -- analytics: simulated time for local/simulator.py (control endpoint on CLOCK_PORT) --
+    parser.add_argument("--simulated-clock", action="store_true",
+                        help="the app reads a clock controlled over http://HOST:CLOCK_PORT/clock (local/clock.py)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -169,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host, http_port=_port("HTTP_PORT", 8000), ws_port=ws_port,
         management_port=_port("WS_MANAGEMENT_PORT", ws_port + 1 if ws_port else 0),
         moto_port=_port("MOTO_PORT", 4566) or free_port(),
+        fake_platforms_port=_port("FAKE_PLATFORMS_PORT", 8025),
     )
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -179,10 +235,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"local stack failed to start: {exc}", file=sys.stderr, flush=True)
         stack.stop()
         return 1
+    if args.simulated_clock:  # -- analytics --
+        from local.clock import start_simulated_clock
+
+        clock_port = _port("CLOCK_PORT", ws_port + 2 if ws_port else 0)
+        urls["clock"], clock_server = start_simulated_clock(args.host, clock_port)
+        stack._closers.append(clock_server.shutdown)
+        print(f"  clock       {urls['clock']}/clock (simulated)", flush=True)
     print(f"ready: REST {urls['http']}  WebSocket {urls['ws']}", flush=True)
-    for name in ("http", "ws", "management", "aws", "table", "pollers"):
+    for name in ("http", "ws", "management", "aws", "table", "pollers", "platforms"):
         print(f"  {name:<11} {urls[name]}", flush=True)
     print("  customer token: python -m local.token customer alice   (Ctrl-C stops the stack)", flush=True)
+    print("  social webhook: python -m local.webhook telegram \"hello\"   (replies: <platforms>/_control/requests)",
+          flush=True)
     stopped.wait()
     stack.stop()
     return 0

@@ -30,8 +30,9 @@ KINESIS_MAX_RETRIES = 3
 
 class Pollers:
     def __init__(self, app_module: Any, session: Any, stage: str, concurrency: int = 4,
-                 idle_wait_seconds: int = 1) -> None:
+                 idle_wait_seconds: int = 1, timeout_for: Any = None) -> None:
         self._app_module = app_module
+        self._timeout_for = timeout_for or (lambda name: 30)
         self._session = session
         self._stage = stage
         self._concurrency = concurrency
@@ -77,6 +78,10 @@ class Pollers:
     def _function_name(self, source: Any) -> str:
         return f"cs-platform-{self._stage}-{source.name}"
 
+    def _invoke(self, handler: Any, event: dict[str, Any], source: Any) -> Any:
+        """With the function's configured timeout, so handlers that budget their time see the real one."""
+        return invoke(handler, event, self._function_name(source), timeout_seconds=self._timeout_for(source.name))
+
     # -- SQS -------------------------------------------------------------------------------------
 
     def _poll_sqs(self, source: SQSEventConfig, handler: Any) -> None:
@@ -104,7 +109,7 @@ class Pollers:
                        messages: list[dict[str, Any]]) -> None:
         event = {"Records": [_sqs_record(m, arn, self._region) for m in messages]}
         try:
-            result = invoke(handler, event, self._function_name(source))
+            result = self._invoke(handler, event, source)
         except Exception:
             log.exception("SQS handler %s failed; the batch returns after its visibility timeout", source.name)
             return
@@ -142,7 +147,7 @@ class Pollers:
                     continue
             event = {"Records": [_kinesis_record(r, arn, shard_id, self._region) for r in pending]}
             try:
-                result = invoke(handler, event, self._function_name(source))
+                result = self._invoke(handler, event, source)
                 failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
             except Exception:
                 log.exception("Kinesis handler %s failed", source.name)
@@ -182,7 +187,7 @@ class Pollers:
                      "region": self._region, "detail": {},
                      "resources": [f"arn:aws:events:{self._region}:123456789012:rule/{source.name}"]}
             try:
-                invoke(handler, event, self._function_name(source))
+                self._invoke(handler, event, source)
             except Exception:
                 log.exception("scheduled handler %s failed", source.name)
 

@@ -11,6 +11,10 @@ import boto3
 import pytest
 from support import AGENT_SECRET, CUSTOMER_SECRET, Lambda, ManagementApi
 
+# -- bot: single-threaded BLAS before numpy loads (as in .chalice/config.json): the classifier's
+# matrices are tiny, and BLAS threads on shared cores make training several times slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 
 @pytest.fixture
 def management_api() -> Iterator[ManagementApi]:
@@ -27,6 +31,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, management_api: ManagementApi) -> d
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
         "CUSTOMER_TOKEN_SECRET": CUSTOMER_SECRET, "AGENT_TOKEN_SECRET": AGENT_SECRET,
+        "PSEUDONYM_KEY": "test-pseudonym-key-0123456789abcdef",  # analytics
         "WEBSOCKET_MANAGEMENT_ENDPOINT": management_api.url,
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
         **lambda_environment("local"),

@@ -18,6 +18,11 @@ def _stored_messages(table, conversation_id: str) -> list[dict]:
     return items
 
 
+def _from_customers(items: list[dict]) -> list[dict]:
+    """Customers' messages only (stored items or `message` frames): the bot answers each conversation too."""
+    return [i for i in items if (i.get("message", i))["sender"]["type"] == "customer"]
+
+
 def _connection_item(table, connection_id: str):
     return table.get_item(Key={"pk": f"CONN#{connection_id}", "sk": "CONN"}).get("Item")
 
@@ -70,11 +75,11 @@ def test_send_acks_sender_and_fans_out_to_other_devices_only(lam, management_api
 
     [ack] = management_api.of_type("phone=", "ack")
     assert ack["client_msg_id"] == "c1" and ack["seq"] == 1 and ack["message_id"].startswith("msg_")
-    assert management_api.of_type("phone=", "message") == []
-    [fanned] = management_api.of_type("tablet=", "message")
+    assert _from_customers(management_api.of_type("phone=", "message")) == []
+    [fanned] = _from_customers(management_api.of_type("tablet=", "message"))
     assert fanned["message"]["message_id"] == ack["message_id"] and fanned["message"]["text"] == "hi"
     assert management_api.frames["bob="] == []
-    [stored] = _stored_messages(table, ack["conversation_id"])
+    [stored] = _from_customers(_stored_messages(table, ack["conversation_id"]))
     assert stored["sender"] == {"type": "customer", "id": "alice"} and stored["channel"] == "app"
 
 
@@ -88,7 +93,7 @@ def test_resent_client_msg_id_is_acked_with_same_message_id_and_stored_once(lam,
     first, second = management_api.of_type("phone=", "ack")
     assert first["message_id"] == second["message_id"] and first["seq"] == second["seq"]
     assert second["duplicate"] is True
-    assert len(_stored_messages(table, first["conversation_id"])) == 1
+    assert len(_from_customers(_stored_messages(table, first["conversation_id"]))) == 1
 
 
 def test_seq_increases_per_conversation_under_concurrent_senders(lam_server, management_api):
@@ -105,7 +110,11 @@ def test_seq_increases_per_conversation_under_concurrent_senders(lam_server, man
         list(pool.map(send, range(20)))
 
     seqs = sorted(a["seq"] for d in range(4) for a in management_api.of_type(f"d{d}=", "ack"))
-    assert seqs == list(range(1, 22))
+    assert len(set(seqs)) == 21
+    # every stored message (the bot's answers included) has its own seq, with no gap
+    conversation_id = management_api.of_type("d0=", "ack")[0]["conversation_id"]
+    stored, _ = wiring.conversation_store().list_messages(conversation_id, after_seq=0, limit=100)
+    assert [m.seq for m in stored] == list(range(1, len(stored) + 1)) and set(seqs) <= {m.seq for m in stored}
 
 
 # -- bad input -----------------------------------------------------------------------------------
@@ -136,8 +145,12 @@ def test_bad_frames_get_error_frame_and_leave_socket_and_store_intact(lam, manag
     sent_id = json.loads(body).get("client_msg_id") if body.startswith("{\"") else None
     assert error.get("client_msg_id") == (sent_id or None)
     lam.send("phone=", {"action": "sendMessage", "client_msg_id": "ok2", "text": "after"})
-    assert [a["seq"] for a in management_api.of_type("phone=", "ack")] == [1, 2]
-    texts = [m["text"] for m in _stored_messages(table, ack["conversation_id"])]
+    first, second = management_api.of_type("phone=", "ack")
+    stored = _stored_messages(table, ack["conversation_id"])
+    # no seq was used up by the bad frame (the bot's answers take seqs of their own)
+    assert first["seq"] == 1 and [int(m["seq"]) for m in stored] == list(range(1, len(stored) + 1))
+    assert second["seq"] > first["seq"]
+    texts = [m["text"] for m in _from_customers(stored)]
     assert texts == ["before", "after"]
     assert _connection_item(table, "phone=") is not None
 
@@ -171,10 +184,11 @@ def test_history_resyncs_after_seq_and_pages_back_before_seq(lam, management_api
     lam.send("phone=", {"action": "history", "limit": 3})
 
     after, back, oldest, latest = management_api.of_type("phone=", "history")
-    assert [m["seq"] for m in after["messages"]] == [5, 6, 7] and after["has_more"] is False
+    n = max(m["seq"] for m in after["messages"])  # 7 messages plus the bot's answers, seqs 1..n
+    assert [m["seq"] for m in after["messages"]] == list(range(5, n + 1)) and after["has_more"] is False
     assert [m["seq"] for m in back["messages"]] == [4, 5] and back["has_more"] is True
     assert [m["seq"] for m in oldest["messages"]] == [1, 2, 3] and oldest["has_more"] is False
-    assert [m["seq"] for m in latest["messages"]] == [5, 6, 7] and latest["has_more"] is True
+    assert [m["seq"] for m in latest["messages"]] == [n - 2, n - 1, n] and latest["has_more"] is True
 
 
 def test_history_of_another_customers_conversation_is_forbidden(lam, management_api):
@@ -233,7 +247,7 @@ def test_new_conversation_starts_after_previous_is_closed(lam, management_api):
 
     second = management_api.of_type("phone=", "ack")[1]
     assert second["conversation_id"] != first["conversation_id"] and second["seq"] == 1
-    assert management_api.of_type("tablet=", "message")[-1]["message"]["text"] == "again"
+    assert _from_customers(management_api.of_type("tablet=", "message"))[-1]["message"]["text"] == "again"
     # the resent first message is still recognised after the close
     lam.send("phone=", {"action": "sendMessage", "client_msg_id": "x1", "text": "first"})
     third = management_api.of_type("phone=", "ack")[2]

@@ -26,7 +26,8 @@ def _offline_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_every_template_in_infra_passes_cfn_lint():
-    templates = sorted(str(p) for p in (ROOT / "infra").glob("*.yaml"))
+    # sam-merge.yaml is a fragment merged into the packaged template, which is linted below
+    templates = sorted(str(p) for p in (ROOT / "infra").glob("*.yaml") if p.name != "sam-merge.yaml")
     result = subprocess.run([BIN / "cfn-lint", *templates], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -34,10 +35,12 @@ def test_every_template_in_infra_passes_cfn_lint():
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("package")
-    result = subprocess.run([BIN / "chalice", "package", "--stage", "prod", str(out)], cwd=ROOT,
+    # as `make package` does it: with infra/sam-merge.yaml merged in (the output is then sam.yaml)
+    result = subprocess.run([BIN / "chalice", "package", "--stage", "prod", "--merge-template",
+                             str(ROOT / "infra" / "sam-merge.yaml"), str(out)], cwd=ROOT,
                             capture_output=True, text=True, env=_offline_env(out), timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    return {"dir": out, "template": json.loads((out / "sam.json").read_text())}
+    return {"dir": out, "template": load_template(out / "sam.yaml")}
 
 
 def test_chalice_package_yields_websocket_api_that_passes_cfn_lint(packaged):
@@ -46,7 +49,7 @@ def test_chalice_package_yields_websocket_api_that_passes_cfn_lint(packaged):
     assert apis and apis[0]["Properties"]["ProtocolType"] == "WEBSOCKET"
     routes = {r["Properties"]["RouteKey"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"}
     assert {"$connect", "$disconnect", "$default"} <= routes
-    result = subprocess.run([BIN / "cfn-lint", str(packaged["dir"] / "sam.json")], capture_output=True, text=True)
+    result = subprocess.run([BIN / "cfn-lint", str(packaged["dir"] / "sam.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -79,15 +82,34 @@ def test_stage_environment_names_the_resources_infra_creates():
         assert env["ANALYTICS_BUCKET_NAME"].startswith(f"cs-platform-{stage}-analytics-")
 
 
+def _consumer_timeouts() -> dict[str, int]:
+    """Longest timeout, over the stages, of the function consuming each queue (by `${AppName}-${Stage}-<suffix>`)."""
+    import app
+
+    default = max([CONFIG.get("lambda_timeout", 60)] + [s.get("lambda_timeout", 0) for s in CONFIG["stages"].values()])
+    out: dict[str, int] = {}
+    for source in app.app.event_sources:
+        queue = getattr(source, "queue", None)
+        if not queue:
+            continue
+        suffix = queue.split("-", 2)[-1]  # cs-platform-dev-training -> training
+        timeouts = [default] + [s.get("lambda_functions", {}).get(source.name, {}).get("lambda_timeout", 0)
+                                for s in CONFIG["stages"].values()]
+        out["${AppName}-${Stage}-" + suffix] = max(timeouts)
+    return out
+
+
 def test_queue_visibility_covers_the_consumers_timeout():
     resources = load_template()["Resources"]
     timeouts = [CONFIG.get("lambda_timeout", 60)]
     for stage in CONFIG["stages"].values():
         timeouts.append(stage.get("lambda_timeout", 0))
-        timeouts.extend(f.get("lambda_timeout", 0) for f in stage.get("lambda_functions", {}).values())
+    consumers = _consumer_timeouts()
     for resource in resources.values():
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in resource["Properties"]:
-            assert resource["Properties"]["VisibilityTimeout"] >= 6 * max(timeouts)
+            # the queue's own consumer (its per-function timeout), else any function of the stage
+            timeout = consumers.get(resource["Properties"]["QueueName"]["Fn::Sub"], max(timeouts))
+            assert resource["Properties"]["VisibilityTimeout"] >= 6 * timeout
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -100,5 +122,34 @@ def test_iam_policy_is_limited_to_the_stage_resources(stage):
                 # only actions that have no resource-level form, or a condition that narrows them
                 assert set(statement["Action"]) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} \
                     or "Condition" in statement, statement
+            elif resource == "arn:*:glue:*:*:catalog":
+                # Glue authorises GetTable/GetDatabase on the catalog too (analytics: read-only, its own Sid)
+                assert set(statement["Action"]) <= {"glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"}
             elif not resource.startswith("arn:*:logs"):
                 assert f"{stage}" in resource, resource
+
+
+# -- channels: partial batch responses for every SQS and Kinesis consumer ------------------------
+
+
+def test_packaged_sqs_and_kinesis_events_report_batch_item_failures(packaged):
+    events = [(name, event_name, event) for name, r in packaged["template"]["Resources"].items()
+              if r["Type"] == "AWS::Serverless::Function"
+              for event_name, event in (r["Properties"].get("Events") or {}).items()
+              if event["Type"] in ("SQS", "Kinesis")]
+    assert {"SendOutbound", "RouteEscalations"} <= {name for name, _, _ in events}
+    for name, event_name, event in events:  # a new consumer must be added to infra/sam-merge.yaml
+        assert event["Properties"].get("FunctionResponseTypes") == ["ReportBatchItemFailures"], (name, event_name)
+    for resource in packaged["template"]["Resources"].values():
+        assert "Type" in resource  # sam-merge.yaml names no function that app.py lacks
+
+
+def test_outbound_queue_has_a_dead_letter_queue_beyond_the_consumers_attempts():
+    from chalicelib.outbound.consumer import MAX_ATTEMPTS
+
+    queue = load_template()["Resources"]["OutboundQueue"]["Properties"]
+    assert queue["QueueName"] == {"Fn::Sub": "${AppName}-${Stage}-outbound"}
+    assert queue["RedrivePolicy"]["maxReceiveCount"] > MAX_ATTEMPTS
+    for stage in ("dev", "prod", "local"):
+        env = CONFIG["stages"][stage]["environment_variables"]
+        assert env["OUTBOUND_QUEUE_NAME"] == f"cs-platform-{stage}-outbound"

@@ -28,7 +28,10 @@ from .redact import redact_text
 
 SCHEMA_VERSION = 1
 
-Channel = Literal["app", "wechat", "whatsapp", "messenger", "telegram", "line", "generic"]
+# Every channel a stored message can carry (chalicelib.conversations.models / chat.handler).
+Channel = Literal[
+    "app", "miniprogram", "web", "wechat", "whatsapp", "messenger", "telegram", "line", "generic"
+]
 SenderType = Literal["customer", "bot", "agent", "system"]
 PID_PATTERN = r"^[0-9a-f]{16,64}$"
 

@@ -55,6 +55,35 @@ class ChatHandler:
         """Add a frame handler from another domain (agents register theirs)."""
         self._handlers[frame_type] = handler
 
+    # -- agents (routing domain) -------------------------------------------------------------
+    # An agent connects with `?token=<agent JWT>&as=agent`. `agent_gate` may refuse the claims by
+    # raising a DomainError (e.g. an unregistered agent); `on_disconnect` hooks see the closed
+    # connection (the agents domain marks an agent offline when their last socket closes).
+
+    agent_gate: Callable[[tokens.AgentClaims], None] | None = None
+    disconnect_hooks: tuple[Callable[[Connection], None], ...] = ()
+
+    def on_disconnect(self, hook: Callable[[Connection], None]) -> None:
+        self.disconnect_hooks = (*self.disconnect_hooks, hook)
+
+    def _connect_agent(self, connection_id: str, context: Mapping[str, Any], token: str | None) -> ConnectResult:
+        try:
+            claims = tokens.verify_agent(token, self._secret("AGENT_TOKEN_SECRET"))
+            if self.agent_gate is not None:
+                self.agent_gate(claims)
+        except DomainError as exc:
+            self._metrics.add_metric(name="ConnectionsRefused", unit=MetricUnit.Count, value=1)
+            logger.info("agent connection refused", extra={"reason": exc.code})
+            return ConnectResult(exc.status, exc.to_dict())
+        self._connections.put(Connection(
+            connection_id=connection_id, owner_type="agent", owner_id=claims.sub, role=claims.role, name=claims.name,
+            endpoint=management_endpoint(context, self._settings.region, self._settings.websocket_management_endpoint),
+            connected_ms=ids.now_ms(),
+        ))
+        logger.append_keys(agent_id=claims.sub)
+        self._metrics.add_metric(name="AgentConnections", unit=MetricUnit.Count, value=1)
+        return ConnectResult(200)
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def connect(self, event: Mapping[str, Any]) -> ConnectResult:
@@ -62,6 +91,8 @@ class ChatHandler:
         connection_id = context["connectionId"]
         query = event.get("queryStringParameters") or {}
         logger.append_keys(connection_id=connection_id)
+        if query.get("as") == "agent":
+            return self._connect_agent(connection_id, context, query.get("token"))
         try:
             claims = tokens.verify_customer(query.get("token"), self._secret("CUSTOMER_TOKEN_SECRET"))
         except DomainError as exc:
@@ -88,7 +119,13 @@ class ChatHandler:
     def disconnect(self, event: Mapping[str, Any]) -> None:
         connection_id = event["requestContext"]["connectionId"]
         logger.append_keys(connection_id=connection_id)
+        gone = self._connections.get(connection_id) if self.disconnect_hooks else None
         self._connections.delete(connection_id)
+        for hook in self.disconnect_hooks if gone is not None else ():
+            try:
+                hook(gone)
+            except Exception:  # a hook's failure must not fail the disconnect
+                logger.exception("disconnect hook failed")
 
     # -- frames ------------------------------------------------------------------------------
 

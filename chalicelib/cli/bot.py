@@ -1,4 +1,4 @@
-"""``bot`` command group: ``bot evaluate`` measures the NLU engine, handoff and sentiment rules.
+"""``bot`` command group: ``bot evaluate`` measures the NLU engine, handoff and sentiment rules; ``bot train``.
 
 ``bot evaluate --train TRAIN.csv --test TEST.csv [--answers FAQ.csv]`` trains a model (FAQ answers,
 if given, are added as extra examples of their intent), round-trips it through its byte artifact
@@ -6,6 +6,9 @@ and classifies every test row one at a time, reporting accuracy, macro-F1, in-sc
 recall/precision (rows labelled ``oos``), latency percentiles, artifact size and training time.
 ``--task handoff`` and ``--task sentiment`` score the rule-based detectors on labelled CSVs.
 With ``--json`` exactly one JSON object is printed to stdout; progress goes to stderr.
+
+``bot train --kb FILE.json | --examples TRAIN.csv [--answers FAQ.csv] --out model.bin`` trains the
+artifact the trainer function would publish (the KB's answers and quick-reply titles inside it).
 """
 
 from __future__ import annotations
@@ -36,6 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ev.set_defaults(handler=run_evaluate)
+    tr = bot_sub.add_parser("train", help="train a model artifact from a KB JSON or CSV files")
+    source = tr.add_mutually_exclusive_group(required=True)
+    source.add_argument("--kb", type=Path, help="knowledge base JSON (the format of GET /kb/export)")
+    source.add_argument("--examples", type=Path, help="CSV text,label")
+    tr.add_argument("--answers", type=Path, help="FAQ CSV intent,answer_zh,answer_en (with --examples)")
+    tr.add_argument("--out", type=Path, required=True, help="where to write the model artifact (.bin)")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    tr.set_defaults(handler=run_train)
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -231,4 +242,39 @@ def run_evaluate(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print_report(args.task, result)
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``bot train``: the same training as the trainer function (KB answers travel in the artifact)."""
+    from chalicelib.bot import kb_io
+    from chalicelib.bot.kb import Intent, Snapshot
+    from chalicelib.bot.training import train_snapshot
+    from chalicelib.errors import DomainError
+
+    try:
+        if args.kb:
+            document = kb_io.from_json(args.kb.read_text(encoding="utf-8"))
+        else:
+            answers = args.answers.read_text(encoding="utf-8") if args.answers else None
+            document = kb_io.from_csv(args.examples.read_text(encoding="utf-8"), answers)
+    except DomainError as exc:
+        sys.stderr.write(f"bot train: {exc.message} {json.dumps(exc.details, ensure_ascii=False) or ''}\n")
+        return 2
+    version = document.version or 0
+    snapshot = Snapshot(version, [Intent(name=n, kb_version=version, **b.model_dump())
+                                  for n, b in document.intents.items()])
+    if not snapshot.training_examples():
+        sys.stderr.write("bot train: the knowledge base has no enabled entries\n")
+        return 2
+    bar = None if args.no_progress else ProgressBar()
+    started = time.perf_counter()
+    model = train_snapshot(snapshot, progress=bar)
+    blob = model.to_bytes()
+    if bar:
+        bar.close()
+    args.out.write_bytes(blob)
+    seconds = time.perf_counter() - started
+    sys.stdout.write(f"wrote {args.out} ({len(blob)} bytes): {len(snapshot.enabled())} intents, "
+                     f"{len(snapshot.training_examples())} examples, trained in {seconds:.1f} s\n")
     return 0

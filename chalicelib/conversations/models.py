@@ -22,6 +22,10 @@ class Sender(BaseModel):
     name: str | None = None
 
 
+# Keys of `meta` that clients see (everything else in `meta` is internal: bot scores, platform ids).
+PUBLIC_META_KEYS = ("quick_replies",)
+
+
 class Message(BaseModel):
     """One stored message. `seq` increases per conversation; gaps are possible, order is not."""
 
@@ -43,7 +47,12 @@ class Message(BaseModel):
 
     def public_view(self) -> dict[str, Any]:
         """What a customer's client may see (no internal metadata)."""
-        return self.model_dump(exclude={"ts_ms", "meta"}, exclude_none=True)
+        view = self.model_dump(exclude={"ts_ms", "meta"}, exclude_none=True)
+        # -- bot: the few meta keys a client renders (quick replies under the bot's suggestion) --
+        public_meta = {k: self.meta[k] for k in PUBLIC_META_KEYS if self.meta and self.meta.get(k)}
+        if public_meta:
+            view["meta"] = public_meta
+        return view
 
 
 class MessageDraft(BaseModel):

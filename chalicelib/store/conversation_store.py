@@ -184,6 +184,9 @@ class ConversationStore:
                 if existing is None:
                     raise
                 return AppendResult(self._complete(existing), duplicate=True)
+            # A concurrent duplicate may already have completed this very message from our record.
+            self._complete(record)
+            return AppendResult(message, duplicate=False)
         self._put_message(message)
         return AppendResult(message, duplicate=False)
 

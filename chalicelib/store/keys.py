@@ -76,3 +76,170 @@ def dedup_pk(scope: str, key: str) -> str:
     platform message ids, so ids never collide across senders or platforms.
     """
     return f"DEDUP#{scope}#{key}"
+
+
+# -- human agents: routing, workspace, tickets, CSAT (routing domain) -----------------------------
+
+AGENT_PROFILE_SK = "PROFILE"
+AGENTS_GSI1_PK = "AGENTS"
+ONLINE_AGENTS_GSI2_PK = "AGENTS#ONLINE"
+WORK_SK_PREFIX = "WORK#"
+WAITING_QUEUE_PK = "QUEUE#WAITING"
+TEAMS_GSI1_PK = "TEAMS"
+CONFIG_PK = "CONFIG"
+DESK_CONFIG_SK = "DESK"
+IDLE_SWEEP_SK = "SWEEP#IDLE"
+CSAT_SK = "CSAT"
+CSAT_PENDING_SK = "CSAT_PENDING"
+TICKET_META_SK = "META"
+AUDIT_SK_PREFIX = "AUDIT#"
+SLA_WATCH_GSI2_PK = "SLA#WATCH"
+
+
+def agent_pk(agent_id: str) -> str:
+    """Agent profile (sk=PROFILE) and the agent's offers/assignments (sk=WORK#conv): GetItem / Query pk=AGENT#id."""
+    return f"AGENT#{agent_id}"
+
+
+def agent_list_gsi1(agent_id: str) -> tuple[str, str]:
+    """All agents (admin, supervisor load view): Query gsi1 gsi1pk=AGENTS."""
+    return AGENTS_GSI1_PK, f"AGENT#{agent_id}"
+
+
+def online_agent_gsi2(agent_id: str) -> tuple[str, str]:
+    """Online agents (routing candidates), a sparse index: Query gsi2 gsi2pk=AGENTS#ONLINE."""
+    return ONLINE_AGENTS_GSI2_PK, f"AGENT#{agent_id}"
+
+
+def work_sk(conversation_id: str) -> str:
+    """One offer or assignment of an agent: Query pk=AGENT#id AND begins_with(sk, WORK#)."""
+    return f"{WORK_SK_PREFIX}{conversation_id}"
+
+
+def queue_sk(priority: int, queued_ms: int, conversation_id: str) -> str:
+    """Waiting conversations, highest priority then oldest first: Query pk=QUEUE#WAITING (ascending).
+
+    `priority` is 0..9 (9 = most urgent); the sort key stores 9 - priority so ascending order serves it first.
+    """
+    return f"P{9 - max(0, min(9, priority))}#{queued_ms:013d}#{conversation_id}"
+
+
+def team_pk(team_id: str) -> str:
+    """A team and its business hours: GetItem pk=TEAM#id, sk=PROFILE; all teams: Query gsi1 gsi1pk=TEAMS."""
+    return f"TEAM#{team_id}"
+
+
+def canned_sk(canned_id: str) -> str:
+    """Canned responses: Query pk=CONFIG AND begins_with(sk, CANNED#)."""
+    return f"CANNED#{canned_id}"
+
+
+def sla_policy_sk(priority: str) -> str:
+    """SLA policy per ticket priority: GetItem pk=CONFIG, sk=SLA#priority."""
+    return f"SLA#{priority}"
+
+
+def idle_bucket_gsi2(bucket: int, last_activity_ms: int, conversation_id: str) -> tuple[str, str]:
+    """Open conversations by last-activity bucket (auto-close): Query gsi2 gsi2pk=IDLE#bucket."""
+    return f"IDLE#{bucket}", f"{last_activity_ms:013d}#{conversation_id}"
+
+
+def ticket_pk(ticket_id: str) -> str:
+    """A ticket (sk=META) and its audit trail (sk=AUDIT#ms#id): GetItem / Query pk=TICKET#id."""
+    return f"TICKET#{ticket_id}"
+
+
+def tickets_by_status_gsi1(status: str, created_ms: int, ticket_id: str) -> tuple[str, str]:
+    """Tickets in one status, oldest first: Query gsi1 gsi1pk=TICKETS#status."""
+    return f"TICKETS#{status}", f"{created_ms:013d}#{ticket_id}"
+
+
+def sla_watch_gsi2(due_ms: int, ticket_id: str) -> tuple[str, str]:
+    """Tickets with an SLA deadline or reminder due: Query gsi2 gsi2pk=SLA#WATCH AND gsi2sk <= now."""
+    return SLA_WATCH_GSI2_PK, f"{due_ms:013d}#{ticket_id}"
+
+
+def agent_ratings_gsi1(agent_id: str, rated_ms: int, conversation_id: str) -> tuple[str, str]:
+    """An agent's CSAT ratings, newest first: Query gsi1 gsi1pk=AGENT#id AND begins_with(gsi1sk, CSAT#)."""
+    return f"AGENT#{agent_id}", f"CSAT#{rated_ms:013d}#{conversation_id}"
+
+
+# -- bot: knowledge base, trained models, per-conversation bot state -----------------------------
+
+KB_META_SK = "META"
+KB_INTENT_SK_PREFIX = "INTENT#"
+MODEL_CURRENT_SK = "MODEL#CURRENT"
+BOT_STATE_SK = "BOT"
+
+
+def kb_pk(kb_id: str = "default") -> str:
+    """Knowledge-base partition: META (version counter), INTENT#name entries, MODEL#CURRENT pointer.
+
+    The whole KB is read with one Query pk=KB#id (begins_with(sk, INTENT#) for the entries);
+    an entry is GetItem pk=KB#id, sk=INTENT#name; the live model is GetItem sk=MODEL#CURRENT.
+    """
+    return f"KB#{kb_id}"
+
+
+def kb_intent_sk(intent: str) -> str:
+    """One KB entry (intent / FAQ): GetItem pk=KB#id, sk=INTENT#name."""
+    return f"{KB_INTENT_SK_PREFIX}{intent}"
+
+
+def bot_state_key(conversation_id: str) -> tuple[str, str]:
+    """The bot's state in one conversation (consecutive misses, handoff): GetItem pk=CONV#id, sk=BOT."""
+    return conversation_pk(conversation_id), BOT_STATE_SK
+
+
+# -- social channels: identities, merges, outbound delivery (channels domain) ------------------
+
+IDENTITY_SK = "IDENTITY"
+IDENTITY_GSI1_PREFIX = "IDENT#"
+MERGE_SK = "MERGE"
+MERGE_GSI1_PREFIX = "MERGE#"
+PLATFORM_MESSAGE_SK = "PLATFORMMSG"
+OUTBOUND_PART_SK_PREFIX = "PART#"
+
+
+def identity_pk(channel: str, external_id: str) -> str:
+    """A channel identity -> its customer: GetItem pk=IDENTITY#<channel>#<external id>, sk=IDENTITY."""
+    return f"IDENTITY#{channel}#{external_id}"
+
+
+def customer_identities_gsi1(customer_id: str, channel: str, external_id: str) -> tuple[str, str]:
+    """A customer's channel identities: Query gsi1 gsi1pk=CUST#id, begins_with(gsi1sk, IDENT#)."""
+    return customer_pk(customer_id), f"IDENT#{channel}#{external_id}"
+
+
+def merge_pk(audit_id: str) -> str:
+    """A merge audit record by id: GetItem pk=MERGE#<audit id>, sk=MERGE."""
+    return f"MERGE#{audit_id}"
+
+
+def customer_merges_gsi1(target_customer_id: str, created_ms: int, audit_id: str) -> tuple[str, str]:
+    """Merges into a customer, oldest first: Query gsi1 gsi1pk=CUST#id, begins_with(gsi1sk, MERGE#)."""
+    return customer_pk(target_customer_id), f"MERGE#{created_ms:013d}#{audit_id}"
+
+
+def platform_message_pk(channel: str, platform_message_id: str) -> str:
+    """Our message behind a platform's message id (delivery/read receipts): GetItem pk=PLATFORMMSG#ch#id."""
+    return f"PLATFORMMSG#{channel}#{platform_message_id}"
+
+
+def outbound_part_pk(message_id: str) -> str:
+    """Send markers of one outbound message, one item per part: GetItem pk=OUTBOX#<message id>, sk=PART#n."""
+    return f"OUTBOX#{message_id}"
+
+
+def outbound_part_sk(part: int) -> str:
+    return f"{OUTBOUND_PART_SK_PREFIX}{part:03d}"
+
+
+# -- analytics: live dashboard counters (analytics domain) ---------------------------------------
+
+LIVE_STATS_SK = "LIVE"
+
+
+def live_stats_pk(day: str) -> str:
+    """Atomic per-day counters of the live dashboard: UpdateItem ADD / GetItem pk=STATS#yyyy-mm-dd, sk=LIVE."""
+    return f"STATS#{day}"

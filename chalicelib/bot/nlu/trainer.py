@@ -66,9 +66,9 @@ def _clean(examples: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def _folds(y: np.ndarray, n_classes: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Stratified held-out index sets: 4 folds for small data, one 20% split for large data."""
-    k = 4 if len(y) <= 4000 else 5
+def _folds(y: np.ndarray, n_classes: int, rng: np.random.Generator, k: int | None = None) -> list[np.ndarray]:
+    """Stratified held-out index sets: 4 folds (or ``k``) for small data, one 20% split for large data."""
+    k = k or (4 if len(y) <= 4000 else 5)
     fold_of = np.empty(len(y), dtype=np.int64)
     for c in range(n_classes):
         idx = rng.permutation(np.flatnonzero(y == c))
@@ -85,8 +85,16 @@ def train(
     include_smalltalk: bool = True,
     include_background: bool = True,
     seed: int = 0,
+    calibration_folds: int | None = None,
 ) -> NluModel:
-    """Train a calibrated intent classifier from ``(text, intent)`` examples."""
+    """Train a calibrated intent classifier from ``(text, intent)`` examples.
+
+    ``calibration_folds`` (fast-training option, >= 2) overrides the 4 cross-validation folds used to
+    calibrate small data sets; fewer folds train faster. Leave it unset for real knowledge bases;
+    :func:`chalicelib.bot.training.fast_folds` sets 2 only for KBs of a few hundred examples.
+    """
+    if calibration_folds is not None and calibration_folds < 2:
+        raise ValueError("calibration_folds must be at least 2")
     started = time.perf_counter()
     report = progress or (lambda _stage, _frac: None)
     data = _clean(examples)
@@ -103,11 +111,11 @@ def train(
     dense = np.zeros((len(texts), embedding.DIM), dtype=np.float32)
     step = 256
     for start in range(0, len(texts), step):
-        dense[start : start + step] = embedding.embed(texts[start : start + step])
+        dense[start : start + step] = embedding.embed_cached(texts[start : start + step])
         report("embedding", min(1.0, (start + step) / len(texts)))
     if include_background and not any(i == BACKGROUND for _, i in data):
         extra = [t for t in background.EXAMPLES if t not in {x for x, _ in data}]
-        extra_dense = embedding.embed(extra)
+        extra_dense = embedding.embed_cached(extra)
         keep = (extra_dense @ dense.T).max(axis=1) <= background.CONFLICT_SIMILARITY
         data += [(t, BACKGROUND) for t, k in zip(extra, keep, strict=True) if k]
         texts = [t for t, _ in data]
@@ -140,7 +148,7 @@ def train(
         return model
 
     rng = np.random.default_rng(seed)
-    folds = _folds(y, len(labels), rng) if len(intents) > 1 else []
+    folds = _folds(y, len(labels), rng, calibration_folds) if len(intents) > 1 else []
     held_logits, held_y = [], []
     for f, held in enumerate(folds):
         rest = np.setdiff1d(np.arange(len(y)), held)

@@ -1,0 +1,1 @@
+"""The agent workspace: WebSocket frames and REST for agents, supervisors and admins, CSAT, idle close."""

@@ -1,0 +1,187 @@
+"""Customer satisfaction: the rating request after resolution, and the answers.
+
+The request is a system message with `meta.quick_replies` (channel adapters turn them into
+buttons); the answer comes as a `rate` frame or as a quick-reply postback / plain text ("5").
+Because the rated conversation is closed, a text answer arrives in a new conversation: a pending
+pointer (pk=CUST#id, sk=CSAT_PENDING, 24 h TTL) says which conversation it rates, and the answer's
+own conversation is closed again once the survey is over.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from chalicelib import ids
+from chalicelib.conversations.models import Message, MessageDraft, Sender
+from chalicelib.conversations.service import ConversationService
+from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.routing.store import RoutingStore
+from chalicelib.store import keys, schema
+from chalicelib.store.codec import decode, encode, encode_value
+from chalicelib.store.conversation_store import ConversationClosed, DedupKey
+
+logger = Logger(child=True)
+
+SURVEY = Sender(type="system", id="csat", name="Support")
+PENDING_TTL_SECONDS = 24 * 3600
+_ANSWER = re.compile(r"^\s*(?:(csat|nps)\s*:\s*)?(10|[0-9])\s*(?:/\s*(?:5|10))?\s*(?:⭐+|stars?)?\s*$", re.I)
+
+
+def parse_answer(message: Message) -> tuple[str | None, int] | None:
+    """("csat"|"nps"|None, score) if the message looks like a survey answer."""
+    candidates = [message.text or ""]
+    if message.meta and isinstance(message.meta.get("payload"), str):
+        candidates.insert(0, message.meta["payload"])
+    for text in candidates:
+        match = _ANSWER.match(text)
+        if match:
+            return (match.group(1).lower() if match.group(1) else None), int(match.group(2))
+    return None
+
+
+class CsatService:
+    def __init__(self, client: Any, table_name: str, conversations: ConversationService,
+                 routing: RoutingStore) -> None:
+        self._db = client
+        self._table = table_name
+        self._conversations = conversations
+        self._routing = routing
+
+    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+        return encode({schema.PK: pk, schema.SK: sk})
+
+    # -- asking ---------------------------------------------------------------------------------
+
+    def request(self, conversation_id: str, customer_id: str, agent_id: str | None, channel: str) -> None:
+        """Post the 1-5 question (before the conversation closes) and remember what it rates."""
+        draft = MessageDraft(
+            sender=SURVEY, channel=channel, kind="text",
+            text="How would you rate the help you received? (1 = poor, 5 = excellent)",
+            meta={"csat": {"conversation_id": conversation_id, "question": "csat", "scale": [1, 5]},
+                  "quick_replies": [{"title": str(n), "payload": f"csat:{n}"} for n in range(1, 6)]})
+        self._conversations.post(conversation_id, draft, DedupKey("csat", f"ask#{conversation_id}"))
+        self._set_pending(customer_id, conversation_id, agent_id, "csat")
+
+    def _ask_nps(self, conversation_id: str, rated: str) -> None:
+        draft = MessageDraft(
+            sender=SURVEY, channel=self._channel(conversation_id), kind="text",
+            text="How likely are you to recommend us to a friend? (0 = not at all, 10 = extremely likely)",
+            meta={"csat": {"conversation_id": rated, "question": "nps", "scale": [0, 10]},
+                  "quick_replies": [{"title": str(n), "payload": f"nps:{n}"} for n in range(0, 11)]})
+        self._conversations.post(conversation_id, draft, DedupKey("csat", f"nps#{rated}"))
+
+    def _set_pending(self, customer_id: str, conversation_id: str, agent_id: str | None, stage: str) -> None:
+        item = {schema.PK: keys.customer_pk(customer_id), schema.SK: keys.CSAT_PENDING_SK,
+                "conversation_id": conversation_id, "agent_id": agent_id, "stage": stage,
+                schema.TTL_ATTRIBUTE: ids.now_ms() // 1000 + PENDING_TTL_SECONDS}
+        self._db.put_item(TableName=self._table, Item=encode(item))
+
+    def _pending(self, customer_id: str) -> dict[str, Any] | None:
+        item = decode(self._db.get_item(TableName=self._table, ConsistentRead=True,
+                                        Key=self._key(keys.customer_pk(customer_id), keys.CSAT_PENDING_SK)).get("Item"))
+        if not item or item.get(schema.TTL_ATTRIBUTE, 0) < ids.now_ms() // 1000:
+            return None
+        return item
+
+    # -- answers --------------------------------------------------------------------------------
+
+    def rate(self, customer_id: str, conversation_id: str | None, *, score: int | None, comment: str | None = None,
+             nps: int | None = None) -> dict[str, Any]:
+        """Record (or amend) the customer's rating of one of their resolved conversations."""
+        pending = self._pending(customer_id)
+        conversation_id = conversation_id or (pending or {}).get("conversation_id")
+        if not conversation_id:
+            raise InvalidInput("no conversation is waiting for a rating", code="nothing_to_rate")
+        state = self._routing.routing_state(conversation_id)
+        if state is None or state.customer_id != customer_id:
+            raise Forbidden("no such conversation for this customer", code="forbidden")
+        if state.routing_status != "resolved" or state.status != "closed":
+            raise InvalidInput("only resolved conversations can be rated", code="not_resolved")
+        if score is not None and not 1 <= score <= 5:
+            raise InvalidInput("score must be 1..5", code="invalid_score")
+        if nps is not None and not 0 <= nps <= 10:
+            raise InvalidInput("nps must be 0..10", code="invalid_score")
+        now = ids.now_ms()
+        agent_id = state.resolved_by or (pending or {}).get("agent_id")
+        sets = ["customer_id = :c", "conversation_id = :conv", "rated_ms = :now"]
+        values: dict[str, Any] = {":c": customer_id, ":conv": conversation_id, ":now": now}
+        for name, value in (("score", score), ("#comment", comment), ("nps", nps), ("agent_id", agent_id)):
+            if value is not None:
+                sets.append(f"{name} = :{name.lstrip('#')}")
+                values[f":{name.lstrip('#')}"] = value
+        if agent_id:
+            gsi1pk, gsi1sk = keys.agent_ratings_gsi1(agent_id, now, conversation_id)
+            sets += ["gsi1pk = if_not_exists(gsi1pk, :g1)", "gsi1sk = if_not_exists(gsi1sk, :g1s)"]
+            values.update({":g1": gsi1pk, ":g1s": gsi1sk})
+        result = self._db.update_item(
+            TableName=self._table, Key=self._key(keys.conversation_pk(conversation_id), keys.CSAT_SK),
+            UpdateExpression="SET " + ", ".join(sets),
+            **({"ExpressionAttributeNames": {"#comment": "comment"}} if comment is not None else {}),
+            ExpressionAttributeValues={k: encode_value(v) for k, v in values.items()}, ReturnValues="ALL_NEW")
+        logger.info("rating recorded", extra={"conversation_id": conversation_id, "agent_id": agent_id,
+                                              "score": score, "nps": nps})
+        # -- analytics: the rating as csat / nps events (the comment is redacted by the event model) --
+        from chalicelib.analytics.emit import emit_for
+
+        ids_ = {"conversation_id": conversation_id, "customer_id": customer_id, "channel": state.channel, "ts_ms": now}
+        if score is not None:
+            emit_for("csat", **ids_, score=score, comment=comment)
+        if nps is not None:
+            emit_for("nps", **ids_, score=nps)
+        rating = decode(result["Attributes"]) or {}
+        return {k: rating.get(k) for k in ("conversation_id", "agent_id", "score", "comment", "nps", "rated_ms")}
+
+    def get(self, conversation_id: str) -> dict[str, Any] | None:
+        item = decode(self._db.get_item(TableName=self._table, ConsistentRead=True,
+                                        Key=self._key(keys.conversation_pk(conversation_id), keys.CSAT_SK)).get("Item"))
+        return {k: item.get(k) for k in ("conversation_id", "agent_id", "score", "comment", "nps", "rated_ms")} \
+            if item else None
+
+    def clear_pending(self, customer_id: str) -> None:
+        self._db.delete_item(TableName=self._table, Key=self._key(keys.customer_pk(customer_id), keys.CSAT_PENDING_SK))
+
+    def on_customer_message(self, message: Message) -> bool:
+        """A quick-reply postback or a bare number answering a pending survey; True if consumed."""
+        answer = parse_answer(message)
+        if answer is None:
+            return False
+        pending = self._pending(message.sender.id)
+        if pending is None:
+            return False
+        kind, value = answer
+        stage = pending["stage"]
+        if (kind and kind != stage) or (stage == "csat" and not 1 <= value <= 5):
+            return False
+        rated = pending["conversation_id"]
+        if stage == "csat":
+            self.rate(message.sender.id, rated, score=value)
+            if self._nps_enabled():
+                self._set_pending(message.sender.id, rated, pending.get("agent_id"), "nps")
+                self._ask_nps(message.conversation_id, rated)
+                return True
+        else:
+            self.rate(message.sender.id, rated, score=None, nps=value)
+        self.clear_pending(message.sender.id)
+        self._thank_and_close(message.conversation_id)
+        return True
+
+    nps_enabled: Any = None  # set by the wiring: a callable returning the desk's NPS setting
+
+    def _nps_enabled(self) -> bool:
+        return bool(self.nps_enabled()) if self.nps_enabled else False
+
+    def _channel(self, conversation_id: str) -> str:
+        conversation = self._conversations.store.get_conversation(conversation_id)
+        return conversation.channel if conversation else "app"
+
+    def _thank_and_close(self, conversation_id: str) -> None:
+        try:
+            self._conversations.post(conversation_id, MessageDraft(
+                sender=SURVEY, channel=self._channel(conversation_id), text="Thank you for your feedback!",
+                meta={"csat": {"question": "done"}}), DedupKey("csat", f"thanks#{conversation_id}"))
+        except ConversationClosed:
+            return
+        self._conversations.close(conversation_id, "survey_answered")

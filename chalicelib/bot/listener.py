@@ -1,0 +1,123 @@
+"""The bot in the conversation: a MessageListener that answers customers on every channel.
+
+For each new public customer message (text or postback), unless the conversation is with a human
+(the routing domain's ``assigned_agent`` / ``routing_status`` on the conversation, or the bot already
+handed it over), the policy decides and the bot posts its reply on the same channel through
+``ConversationService.post``: WebSocket fan-out delivers it to the customer's devices, and the
+outbound channel listener to social platforms. The decision (intent, confidence, sentiment, action,
+reason, quick replies) is the bot message's ``meta``. A handoff also puts an ``EscalationRequest``
+on the escalation queue.
+
+Per-conversation bot state (``CONV#id/BOT``): consecutive ``misses`` and ``handoff_ms``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from chalicelib import ids
+from chalicelib.bot.policy import Decision, DialoguePolicy
+from chalicelib.conversations.models import Message, MessageDraft, Sender
+from chalicelib.store import keys
+from chalicelib.store.codec import decode, encode_value
+from chalicelib.store.conversation_store import DedupKey
+
+logger = Logger(child=True)
+
+BOT = Sender(type="bot", id="bot", name="Assistant")
+# Routing statuses in which a human owns (or is about to own) the conversation.
+HUMAN_STATUSES = frozenset({"queued", "offered", "assigned", "offline"})
+
+
+class BotState:
+    """The bot's per-conversation state item, read together with the conversation and the customer."""
+
+    def __init__(self, dynamodb: Any, table_name: str) -> None:
+        self._db = dynamodb
+        self._table = table_name
+
+    def load(self, conversation_id: str, customer_id: str) -> tuple[dict, dict, dict]:
+        """(conversation META, customer PROFILE, BOT state) in one BatchGetItem."""
+        wanted = {
+            "meta": (keys.conversation_pk(conversation_id), keys.META_SK),
+            "profile": (keys.customer_pk(customer_id), keys.PROFILE_SK),
+            "bot": keys.bot_state_key(conversation_id),
+        }
+        request = {self._table: {"Keys": [{"pk": encode_value(pk), "sk": encode_value(sk)}
+                                          for pk, sk in wanted.values()], "ConsistentRead": True}}
+        found: dict[tuple[str, str], dict] = {}
+        for _ in range(3):
+            response = self._db.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self._table, []):
+                data = decode(item) or {}
+                found[(data["pk"], data["sk"])] = data
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        return (found.get(wanted["meta"], {}), found.get(wanted["profile"], {}), found.get(wanted["bot"], {}))
+
+    def save(self, conversation_id: str, decision: Decision, message_id: str) -> None:
+        pk, sk = keys.bot_state_key(conversation_id)
+        sets = ["misses = :m", "last_action = :a", "last_message_id = :mid", "updated_ms = :now"]
+        values = {":m": encode_value(decision.misses), ":a": encode_value(decision.action),
+                  ":mid": encode_value(message_id), ":now": encode_value(ids.now_ms())}
+        if decision.handoff:
+            sets.append("handoff_ms = :now")
+            sets.append("handoff_reason = :r")
+            values[":r"] = encode_value(decision.reason)
+        self._db.update_item(TableName=self._table, Key={"pk": encode_value(pk), "sk": encode_value(sk)},
+                             UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeValues=values)
+
+
+class BotListener:
+    def __init__(self, conversations: Any, state: BotState, policy: DialoguePolicy,
+                 model: Callable[[], Any], escalate: Callable[[Any], Any], enabled: bool = True) -> None:
+        self._conversations = conversations
+        self._state = state
+        self._policy = policy
+        self._model = model
+        self._escalate = escalate
+        self._enabled = enabled
+
+    def on_message(self, message: Message) -> None:
+        if not self._enabled or message.sender.type != "customer" or message.visibility != "public":
+            return
+        text = (message.text or "").strip()
+        if message.kind not in ("text", "postback") or not text:
+            return
+        conversation, profile, state = self._state.load(message.conversation_id, message.sender.id)
+        if conversation.get("status", "open") != "open":
+            return
+        routing_status = conversation.get("routing_status")
+        handed_over = state.get("handoff_ms") and routing_status != "resolved"
+        if conversation.get("assigned_agent") or routing_status in HUMAN_STATUSES or handed_over:
+            logger.debug("bot silent: conversation is with a human")
+            return
+        vip = bool(profile.get("vip"))
+        decision = self._policy.decide(text, self._model(), misses=int(state.get("misses", 0)), vip=vip)
+        meta = {**decision.meta(), "in_reply_to": message.message_id, "bot": True}
+        reply = MessageDraft(sender=BOT, channel=message.channel, text=decision.text, meta=meta)
+        # Keyed by the customer message: a redelivered message never gets a second answer.
+        self._conversations.post(message.conversation_id, reply, dedup=DedupKey("bot", message.message_id))
+        self._state.save(message.conversation_id, decision, message.message_id)
+        logger.info("bot decision", extra={"action": decision.action, "reason": decision.reason,
+                                           "intent": decision.intent, "confidence": decision.confidence})
+        if decision.handoff:
+            self._escalate(self._escalation(message, decision, vip))
+
+    @staticmethod
+    def _escalation(message: Message, decision: Decision, vip: bool) -> Any:
+        from chalicelib.routing.models import EscalationRequest
+
+        return EscalationRequest(
+            conversation_id=message.conversation_id, customer_id=message.sender.id, reason=decision.reason,
+            language=decision.language, vip=vip,
+            sentiment=decision.sentiment.score if decision.sentiment is not None else None,
+            requested_at=datetime.fromtimestamp(ids.now_ms() / 1000, tz=UTC),
+            idempotency_key=f"bot#{message.message_id}", source="bot",
+            note=(message.text or "")[:2000],
+        )

@@ -1,0 +1,200 @@
+"""Retraining after a knowledge-base change, and the pointer to the live model.
+
+1. Every KB change puts a :class:`TrainJob` on the training queue (``TRAINING_QUEUE_NAME``).
+2. The trainer function (SQS, batch size 1) reads the KB at its *current* version. If the live model
+   already has that version (a burst of edits queues several jobs; the first one trains the latest
+   state), the job is skipped as stale. Otherwise it trains, writes ``models/kb-v<version>.bin`` to
+   the analytics/models bucket, and moves the ``MODEL#CURRENT`` pointer with a conditional write
+   that never goes back to an older version.
+3. Serving functions (:mod:`chalicelib.bot.serving`) read the pointer at most every
+   ``BOT_MODEL_REFRESH_SECONDS`` and load a newer artifact when there is one.
+
+The answers, titles and tags of the KB travel inside the artifact (``meta["kb"]``), so a model and
+the answers it picks from always belong to the same KB version.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import ids
+from chalicelib.bot.kb import KnowledgeBaseStore, Snapshot
+from chalicelib.store import keys
+from chalicelib.store.codec import decode, encode, encode_value
+from chalicelib.store.dynamo import is_condition_failure
+
+logger = Logger(child=True)
+
+MODEL_PREFIX = "models/"
+# Small knowledge bases (this many examples or fewer) are calibrated with 2 folds instead of 4:
+# training stays within seconds, and the calibration on a few dozen examples is noisy either way.
+FAST_TRAINING_MAX_EXAMPLES = 400
+
+
+def model_key(version: int) -> str:
+    return f"{MODEL_PREFIX}kb-v{version}.bin"
+
+
+class TrainJob(BaseModel):
+    """Body of a message on the training queue."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kb_id: str = "default"
+    version: int = Field(ge=0)
+    requested_ms: int = Field(default_factory=ids.now_ms)
+    requested_by: str | None = None
+    reason: str = "kb_changed"
+
+
+class ModelPointer(BaseModel):
+    """The ``MODEL#CURRENT`` item: which artifact serving functions use."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: int
+    s3_key: str
+    trained_ms: int
+    train_seconds: float = 0.0
+    intents: int = 0
+    examples: int = 0
+    requested_ms: int | None = None
+
+
+class ModelRegistry:
+    """The model pointer in the table and the artifacts in S3."""
+
+    def __init__(self, dynamodb: Any, table_name: str, s3: Any, bucket: Callable[[], str],
+                 kb_id: str = "default") -> None:
+        self._db = dynamodb
+        self._table = table_name
+        self._s3 = s3
+        self._bucket = bucket
+        self._pk = keys.kb_pk(kb_id)
+        self._key = {"pk": encode_value(self._pk), "sk": encode_value(keys.MODEL_CURRENT_SK)}
+
+    def pointer(self, *, consistent: bool = False) -> ModelPointer | None:
+        item = self._db.get_item(TableName=self._table, Key=self._key, ConsistentRead=consistent).get("Item")
+        return ModelPointer.model_validate(decode(item)) if item else None
+
+    def publish(self, blob: bytes, pointer: ModelPointer) -> bool:
+        """Upload the artifact, then move the pointer unless it already names this or a newer version."""
+        self._s3.put_object(Bucket=self._bucket(), Key=pointer.s3_key, Body=blob,
+                            ContentType="application/octet-stream")
+        item = {"pk": self._pk, "sk": keys.MODEL_CURRENT_SK, **pointer.model_dump()}
+        try:
+            self._db.put_item(TableName=self._table, Item=encode(item),
+                              ConditionExpression="attribute_not_exists(pk) OR version < :v",
+                              ExpressionAttributeValues={":v": encode_value(pointer.version)})
+            return True
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+
+    def load(self, pointer: ModelPointer) -> bytes:
+        return self._s3.get_object(Bucket=self._bucket(), Key=pointer.s3_key)["Body"].read()
+
+
+class TrainingQueue:
+    """Puts train jobs on the training queue."""
+
+    def __init__(self, sqs: Any, queue_name: str | None) -> None:
+        self._sqs = sqs
+        self._name = queue_name
+        self._url: str | None = None
+
+    def enqueue(self, job: TrainJob) -> bool:
+        if not self._name:
+            logger.warning("TRAINING_QUEUE_NAME is not set; the knowledge base will not be retrained")
+            return False
+        if self._url is None:
+            self._url = self._sqs.get_queue_url(QueueName=self._name)["QueueUrl"]
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=job.model_dump_json())
+        return True
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    trained: bool
+    version: int
+    reason: str
+    seconds: float = 0.0
+
+
+def kb_meta(snapshot: Snapshot) -> dict[str, Any]:
+    """What serving needs besides the classifier: answers, quick-reply titles and tags per intent."""
+    from chalicelib.bot.nlu.language import detect_language
+
+    out: dict[str, Any] = {}
+    for intent in snapshot.enabled():
+        titles = {lang: intent.title(lang) for lang in ("zh", "en")}
+        # a title in the other language only when the entry has nothing in this one
+        for lang in ("zh", "en"):
+            if detect_language(titles[lang]) != lang and intent.titles.get(lang):
+                titles[lang] = intent.titles.get(lang)
+        out[intent.name] = {
+            "answers": {lang: intent.answers.get(lang) for lang in ("zh", "en")},
+            "titles": titles,
+            "tags": intent.tags,
+        }
+    return {"version": snapshot.version, "intents": out}
+
+
+def train_snapshot(snapshot: Snapshot, progress: Callable[[str, float], None] | None = None) -> Any:
+    """Train an NLU model on the enabled entries of ``snapshot``; its KB meta goes into the artifact."""
+    from chalicelib.bot.nlu import train
+
+    examples = snapshot.training_examples()
+    model = train(examples, progress=progress, calibration_folds=fast_folds(len(examples)))
+    model.meta["kb"] = kb_meta(snapshot)
+    return model
+
+
+def fast_folds(n_examples: int) -> int | None:
+    """Calibration folds for a KB of ``n_examples``: 2 for small ones, else the engine's default."""
+    return 2 if n_examples <= FAST_TRAINING_MAX_EXAMPLES else None
+
+
+class Trainer:
+    """Handles one train job: train the current KB version unless it is already live."""
+
+    def __init__(self, kb: KnowledgeBaseStore, registry: ModelRegistry) -> None:
+        self._kb = kb
+        self._registry = registry
+
+    def handle(self, job: TrainJob) -> TrainOutcome:
+        live = self._registry.pointer(consistent=True)
+        current = self._kb.version()
+        if live is not None and live.version >= current:
+            logger.info("train job skipped: the live model is current",
+                        extra={"job_version": job.version, "live_version": live.version})
+            return TrainOutcome(False, live.version, "stale")
+        snapshot = self._kb.snapshot()
+        if not snapshot.training_examples():
+            logger.warning("knowledge base has no enabled entries; nothing to train",
+                           extra={"kb_version": snapshot.version})
+            return TrainOutcome(False, snapshot.version, "empty")
+        started = time.perf_counter()
+        model = train_snapshot(snapshot)
+        seconds = time.perf_counter() - started
+        blob = model.to_bytes()
+        pointer = ModelPointer(version=snapshot.version, s3_key=model_key(snapshot.version), trained_ms=ids.now_ms(),
+                               train_seconds=round(seconds, 3), intents=len(snapshot.enabled()),
+                               examples=len(snapshot.training_examples()), requested_ms=job.requested_ms)
+        published = self._registry.publish(blob, pointer)
+        logger.info("model trained", extra={"kb_version": snapshot.version, "published": published,
+                                            "train_seconds": round(seconds, 3), "artifact_bytes": len(blob)})
+        return TrainOutcome(published, snapshot.version, "published" if published else "newer_exists", seconds)
+
+
+def parse_job(body: str) -> TrainJob:
+    return TrainJob.model_validate(json.loads(body))

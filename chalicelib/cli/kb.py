@@ -1,0 +1,141 @@
+"""``kb`` command group: import and export the bot's knowledge base through the REST API.
+
+    python -m chalicelib.cli kb import FILE.json|FILE.csv [--answers FAQ.csv] [--replace] --api URL --token T
+    python -m chalicelib.cli kb export [--format json|examples_csv|answers_csv] [--out FILE] --api URL --token T
+    python -m chalicelib.cli kb status --api URL --token T
+
+It talks to the deployed (or local) API rather than to the table, so imports are authorised (an
+admin or supervisor token: ``python -m local.token agent ada --role admin`` locally), versioned and
+followed by retraining exactly as edits made any other way. ``--api`` defaults to ``$KB_API`` or the
+local stack (http://127.0.0.1:8000), ``--token`` to ``$KB_TOKEN``. A CSV file is the examples file
+``text,label``; the answers file ``intent,answer_zh,answer_en`` comes with ``--answers``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .progress import ProgressBar
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    kb = subparsers.add_parser("kb", help="knowledge base import / export (REST API)")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="SUBCOMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--api", default=os.environ.get("KB_API", "http://127.0.0.1:8000"), help="REST API base URL")
+        p.add_argument("--token", default=os.environ.get("KB_TOKEN"), help="agent JWT (admin/supervisor to write)")
+
+    imp = kb_sub.add_parser("import", help="import a KB JSON, or examples (+ answers) CSV")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--answers", type=Path, help="answers CSV intent,answer_zh,answer_en (with a CSV file)")
+    imp.add_argument("--replace", action="store_true", help="delete the entries the file does not list")
+    imp.add_argument("--wait", action="store_true", help="wait until the retrained model is live")
+    imp.add_argument("--timeout", type=float, default=300, help="seconds to --wait at most")
+    common(imp)
+    imp.set_defaults(handler=run_import)
+
+    exp = kb_sub.add_parser("export", help="export the KB")
+    exp.add_argument("--format", choices=("json", "examples_csv", "answers_csv"), default="json")
+    exp.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    common(exp)
+    exp.set_defaults(handler=run_export)
+
+    st = kb_sub.add_parser("status", help="KB version and the live model's version")
+    common(st)
+    st.set_defaults(handler=run_status)
+
+
+class ApiError(RuntimeError):
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+
+
+def call(api: str, token: str | None, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+    data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+    request = urllib.request.Request(f"{api.rstrip('/')}{path}", data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        raise ApiError(exc.code, exc.read().decode("utf-8", "replace")) from exc
+
+
+def _fail(command: str, exc: Exception) -> int:
+    sys.stderr.write(f"kb {command}: {exc}\n")
+    return 1
+
+
+def run_import(args: argparse.Namespace) -> int:
+    text = args.file.read_text(encoding="utf-8-sig")
+    if args.file.suffix.lower() == ".csv":
+        answers = args.answers.read_text(encoding="utf-8-sig") if args.answers else None
+        path, body = "/kb/import/csv", {"examples_csv": text, "answers_csv": answers, "replace": args.replace}
+    else:
+        if args.answers:
+            sys.stderr.write("kb import: --answers goes with an examples CSV, not with JSON\n")
+            return 2
+        path, body = "/kb/import", {**json.loads(text), "replace": args.replace}
+    bar = ProgressBar()
+    bar("uploading", 0.0)
+    try:
+        _, raw = call(args.api, args.token, "POST", path, body)
+    except (ApiError, OSError) as exc:
+        bar.close()
+        return _fail("import", exc)
+    bar("uploading", 1.0)
+    result = json.loads(raw)
+    if args.wait and result.get("training_queued"):
+        started = time.monotonic()
+        while time.monotonic() - started < args.timeout:
+            _, raw = call(args.api, args.token, "GET", "/kb")
+            model = json.loads(raw).get("model") or {}
+            bar("training", min(0.95, (time.monotonic() - started) / 60))
+            if model.get("version", 0) >= result["version"]:
+                bar("training", 1.0)
+                result["live_after_seconds"] = round(time.monotonic() - started, 1)
+                break
+            time.sleep(1)
+        else:
+            bar.close()
+            sys.stderr.write(f"kb import: model v{result['version']} not live after {args.timeout:.0f} s\n")
+            print(json.dumps(result))
+            return 1
+    bar.close()
+    print(json.dumps(result))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    try:
+        _, raw = call(args.api, args.token, "GET", f"/kb/export?format={args.format}")
+    except (ApiError, OSError) as exc:
+        return _fail("export", exc)
+    if args.out:
+        args.out.write_bytes(raw)
+        sys.stderr.write(f"wrote {args.out} ({len(raw)} bytes)\n")
+    else:
+        sys.stdout.write(raw.decode("utf-8"))
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    try:
+        _, raw = call(args.api, args.token, "GET", "/kb")
+    except (ApiError, OSError) as exc:
+        return _fail("status", exc)
+    data = json.loads(raw)
+    print(json.dumps({"version": data["version"], "intents": len(data["intents"]), "model": data["model"]}))
+    return 0

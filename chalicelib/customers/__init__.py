@@ -1,0 +1,1 @@
+"""Customers across channels: identity look-up, profile, timeline and explicit merges."""

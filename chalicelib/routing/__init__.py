@@ -1,0 +1,1 @@
+"""Human agents: escalation routing over SQS, the waiting queue, offers and assignments."""

@@ -1,0 +1,1 @@
+"""Tickets with SLA policies, breach detection, reminders and an audit trail."""

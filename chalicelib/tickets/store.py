@@ -1,0 +1,104 @@
+"""Tickets in the single table: every change is one transaction of the new ticket (conditional on
+the version read) and its audit entry, so concurrent edits never silently overwrite each other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import ids
+from chalicelib.store import keys, schema
+from chalicelib.store.codec import decode, encode, encode_value
+from chalicelib.store.dynamo import cancellation_codes, query_all
+from chalicelib.tickets.models import AuditEntry, SlaPolicy, Ticket
+
+
+class VersionConflict(Exception):
+    """The ticket changed (or already exists) since it was read."""
+
+
+class TicketStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+
+    def _item(self, ticket: Ticket) -> dict[str, Any]:
+        item: dict[str, Any] = {schema.PK: keys.ticket_pk(ticket.ticket_id), schema.SK: keys.TICKET_META_SK,
+                                **ticket.model_dump(mode="json")}
+        item[schema.GSI1_PK], item[schema.GSI1_SK] = keys.tickets_by_status_gsi1(
+            ticket.status, ticket.created_ms, ticket.ticket_id)
+        due = _next_due(ticket)
+        if due is not None:
+            item[schema.GSI2_PK], item[schema.GSI2_SK] = keys.sla_watch_gsi2(due, ticket.ticket_id)
+        return item
+
+    def save(self, ticket: Ticket, audit: AuditEntry, *, expected_version: int | None) -> None:
+        """Create (expected_version None) or replace the ticket, writing its audit entry with it."""
+        if expected_version is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {"ConditionExpression": "version = :v",
+                         "ExpressionAttributeValues": {":v": encode_value(expected_version)}}
+        audit_item = {schema.PK: keys.ticket_pk(ticket.ticket_id),
+                      schema.SK: f"{keys.AUDIT_SK_PREFIX}{audit.at_ms:013d}#{ids.new_id()}", **audit.model_dump()}
+        try:
+            self._db.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self._table, "Item": encode(self._item(ticket)), **condition}},
+                {"Put": {"TableName": self._table, "Item": encode(audit_item)}},
+            ])
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                raise VersionConflict(ticket.ticket_id) from exc
+            raise
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        result = self._db.get_item(TableName=self._table, ConsistentRead=True,
+                                   Key=encode({schema.PK: keys.ticket_pk(ticket_id), schema.SK: keys.TICKET_META_SK}))
+        item = decode(result.get("Item"))
+        return Ticket.model_validate(item) if item else None
+
+    def audit(self, ticket_id: str) -> list[AuditEntry]:
+        items = query_all(self._db, TableName=self._table, KeyConditionExpression="pk = :pk AND begins_with(sk, :a)",
+                          ExpressionAttributeValues={":pk": encode_value(keys.ticket_pk(ticket_id)),
+                                                     ":a": encode_value(keys.AUDIT_SK_PREFIX)})
+        return [AuditEntry.model_validate(decode(i)) for i in items]
+
+    def by_status(self, status: str, limit: int = 100) -> list[Ticket]:
+        page = self._db.query(TableName=self._table, IndexName=schema.GSI1, Limit=limit,
+                              KeyConditionExpression="gsi1pk = :pk",
+                              ExpressionAttributeValues={":pk": encode_value(f"TICKETS#{status}")})
+        return [Ticket.model_validate(decode(i)) for i in page.get("Items", [])]
+
+    def due(self, now_ms: int, limit: int = 200) -> list[Ticket]:
+        """Tickets whose SLA deadline or reminder is due (Query gsi2 SLA#WATCH, gsi2sk <= now)."""
+        page = self._db.query(TableName=self._table, IndexName=schema.GSI2, Limit=limit,
+                              KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :now",
+                              ExpressionAttributeValues={":pk": encode_value(keys.SLA_WATCH_GSI2_PK),
+                                                         ":now": encode_value(f"{now_ms:013d}~")})
+        return [Ticket.model_validate(decode(i)) for i in page.get("Items", [])]
+
+    def get_policy(self, priority: str) -> SlaPolicy | None:
+        result = self._db.get_item(TableName=self._table, Key=encode({schema.PK: keys.CONFIG_PK,
+                                                                      schema.SK: keys.sla_policy_sk(priority)}))
+        item = decode(result.get("Item"))
+        return SlaPolicy.model_validate(item["policy"]) if item else None
+
+    def put_policy(self, priority: str, policy: SlaPolicy) -> None:
+        self._db.put_item(TableName=self._table, Item=encode({schema.PK: keys.CONFIG_PK,
+                                                              schema.SK: keys.sla_policy_sk(priority),
+                                                              "policy": policy.model_dump()}))
+
+
+def _next_due(ticket: Ticket) -> int | None:
+    """The next instant the SLA sweep must look at this ticket (None: nothing to watch)."""
+    if ticket.status in ("solved", "closed"):
+        return None
+    candidates = []
+    if ticket.first_response_ms is None and ticket.first_response_due_ms and "first_response" not in ticket.breaches:
+        candidates.append(ticket.first_response_due_ms)
+    if ticket.resolution_due_ms and "resolution" not in ticket.breaches:
+        candidates.append(ticket.resolution_due_ms)
+    if ticket.next_reminder_ms:
+        candidates.append(ticket.next_reminder_ms)
+    return min(candidates) if candidates else None

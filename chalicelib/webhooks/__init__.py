@@ -1,0 +1,1 @@
+"""Platform webhooks (inbound) wired into conversations."""

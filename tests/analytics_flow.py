@@ -1,0 +1,122 @@
+"""Helpers for tests that drive events through the real wiring: read the stream, run the archive handler."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from typing import Any
+
+from chalicelib import wiring
+from local.lambda_runtime import LambdaContext
+from local.pollers import _kinesis_record
+
+
+def stream_records(session: Any) -> tuple[str, list[dict[str, Any]]]:
+    """Every record on the interactions stream, shaped as Lambda's Kinesis event records."""
+    kinesis = session.client("kinesis")
+    name = os.environ["INTERACTIONS_STREAM_NAME"]
+    arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    records = []
+    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        page = kinesis.get_records(ShardIterator=iterator, Limit=10000)
+        records += [_kinesis_record(r, arn, shard["ShardId"], "us-east-1") for r in page["Records"]]
+    return arn, records
+
+
+def archive(app_module: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Invoke the app's Kinesis consumer as Lambda would."""
+    return app_module.archive_interactions({"Records": records}, LambdaContext("cs-platform-local-archive"))
+
+
+def bucket_objects(session: Any, prefix: str = "") -> dict[str, bytes]:
+    s3 = session.client("s3")
+    bucket = wiring.bucket_name()
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
+
+
+def archived_events(objects: dict[str, bytes]) -> list[dict[str, Any]]:
+    return [json.loads(line) for key, body in objects.items() if key.endswith(".jsonl.gz")
+            for line in gzip.decompress(body).decode().splitlines()]
+
+
+def write_synthetic_archive(root: Any, start: Any, weeks: int, seed: int = 7, level: float = 6.0) -> int:
+    """A seasonal archive (afternoon peaks, quiet weekends, slight growth) under ``root/events/dt=…``.
+
+    Every conversation: message_in, bot_decision, message_out; a third are handed to an agent
+    (handoff, queue_wait, assignment, agent_reply, agent resolution), the rest resolved by the bot;
+    some leave a CSAT score. Returns the number of conversations written.
+    """
+    import math
+    import random
+    from datetime import timedelta
+    from pathlib import Path
+
+    from chalicelib.analytics.events import parse_event, to_json
+    from chalicelib.analytics.redact import pseudonymise
+
+    rng = random.Random(seed)
+    by_day: dict[str, list[str]] = {}
+    conversations = 0
+    for h in range(weeks * 168):
+        hour = start + timedelta(hours=h)
+        daily = 0.3 + 2.0 * math.exp(-((hour.hour - 14) ** 2) / 18)
+        weekly = 0.6 if hour.weekday() >= 5 else 1.0
+        mean = level * daily * weekly * (1 + 0.02 * h / 168)
+        count = _poisson(rng, mean)
+        for n in range(count):
+            conversations += 1
+            conv = f"conv_{h:05d}_{n:03d}"
+            t0 = hour + timedelta(seconds=rng.uniform(0, 3000))
+            common = {"conversation_id": conv, "customer_pid": pseudonymise(f"c{rng.randrange(5000)}", "k"),
+                      "channel": rng.choice(["app", "app", "wechat", "whatsapp", "web"])}
+            intent = rng.choice(["order_status", "refund", "delivery", "account", "payment"])
+            handoff = rng.random() < 0.33
+
+            def at(seconds: float, common: dict[str, Any] = common, t0: Any = t0, **fields: Any) -> dict[str, Any]:
+                return {**common, "ts": (t0 + timedelta(seconds=seconds)).isoformat(), **fields}
+
+            events = [
+                at(0, event_type="message_in", sender_type="customer", message_id=f"{conv}-m1", seq=1,
+                   text_length=30),
+                at(1, event_type="bot_decision", message_id=f"{conv}-m1", intent=intent, confidence=0.8,
+                   action="handoff" if handoff else "answer"),
+                at(1.5, event_type="message_out", sender_type="bot", message_id=f"{conv}-m2", seq=2,
+                   text_length=80),
+            ]
+            if handoff:
+                wait, handle = rng.uniform(5, 120), rng.uniform(120, 600)
+                events += [
+                    at(2, event_type="handoff", reason="customer asked for a human"),
+                    at(2 + wait, event_type="queue_wait", wait_seconds=wait),
+                    at(2 + wait, event_type="assignment", agent_id="agent-1", wait_seconds=wait),
+                    at(10 + wait, event_type="agent_reply", agent_id="agent-1", message_id=f"{conv}-m3",
+                       first_response=True),
+                    at(2 + wait + handle, event_type="resolution", resolved_by="agent", agent_id="agent-1",
+                       handle_seconds=handle),
+                ]
+            else:
+                events.append(at(60, event_type="resolution", resolved_by="bot", handle_seconds=60))
+            if rng.random() < 0.3:
+                events.append(at(900, event_type="csat", score=rng.choice([3, 4, 5, 5])))
+            day = t0.strftime("%Y-%m-%d")
+            by_day.setdefault(day, []).extend(to_json(parse_event(e)) for e in events)
+    for day, lines in by_day.items():
+        path = Path(root) / "events" / f"dt={day}" / "hour=00" / "synthetic.jsonl.gz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return conversations
+
+
+def _poisson(rng: Any, mean: float) -> int:
+    import math
+
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1

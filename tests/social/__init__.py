@@ -1,0 +1,1 @@
+"""Social channels wired into the platform: webhooks, outbound delivery, unified identity."""
