@@ -338,7 +338,10 @@ def workspace() -> Any:
 
     csat = CsatService(client("dynamodb"), settings().table_name, conversations(), routing_store())
     csat.nps_enabled = lambda: routing_store().get_config().nps_enabled
-    return Workspace(routing(), conversations(), csat, tickets(), escalations().publish)
+    from chalicelib.agents.assist import suggest_replies
+
+    return Workspace(routing(), conversations(), csat, tickets(), escalations().publish,
+                     suggest=lambda text: suggest_replies(model_provider().current(), text))
 
 
 # -- channels (social webhooks, unified identity, outbound delivery) ----------------------------

@@ -64,7 +64,9 @@ def fill_placeholders(text: str, **values: str | None) -> str:
 
 class Workspace:
     def __init__(self, routing: RoutingService, conversations: ConversationService, csat: CsatService,
-                 tickets: TicketService, publish: Publish, clock: Callable[[], int] = ids.now_ms) -> None:
+                 tickets: TicketService, publish: Publish, clock: Callable[[], int] = ids.now_ms,
+                 suggest: Callable[[str], list[dict[str, Any]]] | None = None) -> None:
+        self._suggest = suggest
         self.routing = routing
         self.store = routing.store
         self.conversations = conversations
@@ -136,6 +138,15 @@ class Workspace:
             "past_conversations": past,
             "rating": self.csat.get(conversation_id),
         }
+
+    def assist(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
+        """Suggested replies for the latest customer message (empty while no model is trained)."""
+        self._visible(principal, conversation_id)
+        recent, _ = self.conversations.store.list_messages(conversation_id, limit=30)
+        latest = next((m for m in reversed(recent) if m.sender.type == "customer" and m.text), None)
+        suggestions = self._suggest(latest.text) if latest and self._suggest else []
+        return {"type": "suggestions", "conversation_id": conversation_id,
+                "message_id": latest.message_id if latest else None, "suggestions": suggestions}
 
     def _identities(self, customer_id: str) -> list[dict[str, Any]]:
         """The customer's channel identities (written by the channels domain; empty until it does)."""

@@ -46,6 +46,11 @@ class Context(_Frame):
     conversation_id: ConversationId
 
 
+class Assist(_Frame):
+    action: Literal["assist"]
+    conversation_id: ConversationId
+
+
 class Reply(_Frame):
     action: Literal["reply"]
     conversation_id: ConversationId
@@ -109,7 +114,7 @@ class Rate(_Frame):
 
 AGENT_FRAMES: dict[str, type[_Frame]] = {
     "setStatus": SetStatus, "accept": Accept, "decline": Decline, "work": Work, "context": Context, "reply": Reply,
-    "note": Note, "transfer": Transfer, "resolve": Resolve, "reopen": Reopen,
+    "note": Note, "transfer": Transfer, "resolve": Resolve, "reopen": Reopen, "assist": Assist,
 }
 CUSTOMER_FRAMES: dict[str, type[_Frame]] = {"requestHuman": RequestHuman, "rate": Rate}
 
@@ -197,6 +202,7 @@ def install(chat: Any, workspace: Callable[[], Any]) -> None:
         SetStatus: agent(set_status), Accept: agent(accept), Decline: agent(decline),
         Work: agent(lambda ws, who, frame: {"type": "work", **ws.work(who)}),
         Context: agent(lambda ws, who, frame: ws.context(who, frame.conversation_id)),
+        Assist: agent(lambda ws, who, frame: ws.assist(who, frame.conversation_id)),
         Reply: agent(reply), Note: agent(note), Transfer: agent(transfer), Resolve: agent(resolve),
         Reopen: agent(reopen), RequestHuman: request_human, Rate: rate,
     }

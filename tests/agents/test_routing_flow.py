@@ -38,6 +38,11 @@ def test_customer_request_is_routed_to_the_agent_with_skill_and_language(desk):
     desk.lam.send(general, {"action": "reply", "conversation_id": conversation, "client_msg_id": "r1",
                             "text": "Let me check"})
     assert desk.frames(general, "ack")[-1]["conversation_id"] == conversation
+    desk.lam.send(general, {"action": "assist", "conversation_id": conversation})  # AI assist: no KB trained here
+    assist = desk.frames(general, "suggestions")[-1]
+    assert assist["conversation_id"] == conversation and assist["suggestions"] == []
+    desk.lam.send(customer, {"action": "assist", "conversation_id": conversation})
+    assert desk.frames(customer, "error")[-1]["code"] == "forbidden"
     got = [f["message"] for f in desk.frames(customer, "message")]
     assert any(m["text"] == "Let me check" and m["sender"]["type"] == "agent" for m in got)
 

@@ -1,0 +1,27 @@
+"""AI assist: the knowledge-base answers that best fit a customer's message, as suggested replies.
+
+Uses the same live model the bot answers with (`chalicelib/bot/serving.py`), so suggestions follow
+knowledge-base edits without a redeploy. The agent picks, edits and sends; nothing is sent for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_SUGGESTIONS = 3
+
+
+def suggest_replies(live: Any, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict[str, Any]]:
+    """Top intents for `text` with their answers in the message's language (best first)."""
+    if live is None or not text.strip():
+        return []
+    prediction = live.model.predict(text)
+    suggestions = []
+    for intent, score in prediction.top[:limit]:
+        entry = live.entry(intent) or {}
+        answers = entry.get("answers") or {}
+        answer = answers.get(prediction.language) or next((a for a in answers.values() if a), None)
+        if answer:
+            suggestions.append({"intent": intent, "score": round(float(score), 4), "language": prediction.language,
+                                "text": answer})
+    return suggestions
