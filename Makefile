@@ -20,8 +20,9 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(STAMP)
 
+# ARGS=--simulated-clock lets local/simulator.py drive the clock.
 dev: install  ## start the whole stack locally (moto, REST :8000, WebSocket :8001)
-	$(BIN)/python -m local.devserver $(ARGS)  # ARGS=--simulated-clock for local/simulator.py
+	$(BIN)/python -m local.devserver $(ARGS)
 
 test: install lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
