@@ -48,9 +48,13 @@ class AwsCallCounter:
         self.write_units = 0
         self._lock = threading.Lock()
 
-    def attach(self, session: Any) -> None:
-        """Register on a boto3 Session before its clients are created."""
-        session.events.register("provide-client-params.*.*", self._on_call)
+    def attach(self, session: Any, clients: list[Any] = ()) -> None:
+        """Register on a boto3 Session (clients made later inherit it) and on clients made already.
+
+        The same unique id keeps a client that inherited the session's hook from counting twice.
+        """
+        for events in [session.events, *(c.meta.events for c in clients)]:
+            events.register("provide-client-params.*.*", self._on_call, unique_id="bench-aws-call-counter")
 
     def reset(self) -> None:
         with self._lock:

@@ -106,8 +106,8 @@ def main() -> None:
         from chalicelib import wiring
         from local.token import mint
 
-        wiring.reset()
-        counter.attach(wiring.session())
+        # Start-up work (the sample knowledge base) may have made clients already: count on those too.
+        counter.attach(wiring.session(), [wiring.client(name) for name in ("dynamodb", "kinesis", "sqs", "s3")])
         ws_url = urls["ws"]
         print(f"local stack: {ws_url}", flush=True)
 

@@ -103,3 +103,62 @@ class Lambda:
         event = load_event("websocket/disconnect.json")
         event["requestContext"]["connectionId"] = connection_id
         return self.app.ws_disconnect(event, None)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+STACK_PORTS = ("HTTP_PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "MOTO_PORT", "FAKE_PLATFORMS_PORT", "CLOCK_PORT")
+
+
+def run_local_stack(*args: str, env: dict[str, str] | None = None, timeout: float = 120):
+    """`python -m local.devserver` (what `make dev` runs) on free ports, until it prints `ready`.
+
+    A generator for fixtures: yields (ports, output lines) and stops the stack afterwards.
+    """
+    import os
+    import queue
+    import subprocess
+    import sys
+
+    import pytest
+
+    ports = {name: str(free_port()) for name in STACK_PORTS}
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    child_env.update(ports, PYTHONUNBUFFERED="1", **(env or {}))
+    process = subprocess.Popen([sys.executable, "-m", "local.devserver", *args], cwd=ROOT, env=child_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    output: list[str] = []
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.time() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.time()))
+        except queue.Empty:
+            process.kill()
+            pytest.fail(f"local stack did not print 'ready' within {timeout:.0f} s:\n" + "".join(output))
+        if "ready" in line:
+            break
+        if process.poll() is not None:
+            pytest.fail("local stack exited:\n" + "".join(output))
+    try:
+        yield ports, output
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()

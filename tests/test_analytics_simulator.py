@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,49 +14,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def simulated_stack():
-    names = ("HTTP_PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "MOTO_PORT", "CLOCK_PORT", "FAKE_PLATFORMS_PORT")
-    ports = {name: str(_free_port()) for name in names}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(ports, PYTHONUNBUFFERED="1", BOT_SAMPLE_KB="none")
-    process = subprocess.Popen([sys.executable, "-m", "local.devserver", "--simulated-clock"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    output: list[str] = []
+    from support import run_local_stack
 
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.time() + 90
-    while True:
-        try:
-            line = lines.get(timeout=max(0.1, deadline - time.time()))
-        except queue.Empty:
-            process.kill()
-            pytest.fail("local stack did not start:\n" + "".join(output))
-        if "ready" in line:
-            break
-        if process.poll() is not None:
-            pytest.fail("local stack exited:\n" + "".join(output))
-    yield ports, output
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    yield from run_local_stack("--simulated-clock", env={"BOT_SAMPLE_KB": "none"}, timeout=90)
 
 
 def test_simulated_month_is_archived_and_reported(simulated_stack, tmp_path):

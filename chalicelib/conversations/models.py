@@ -26,35 +26,6 @@ class Sender(BaseModel):
 PUBLIC_META_KEYS = ("quick_replies",)
 
 
-class Message(BaseModel):
-    """One stored message. `seq` increases per conversation; gaps are possible, order is not."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    message_id: str
-    conversation_id: str
-    seq: int
-    ts: str
-    ts_ms: int
-    sender: Sender
-    channel: str
-    kind: MessageKind = "text"
-    text: str | None = None
-    attachments: list[dict[str, Any]] | None = None
-    client_msg_id: str | None = None
-    visibility: Visibility = "public"
-    meta: dict[str, Any] | None = None
-
-    def public_view(self) -> dict[str, Any]:
-        """What a customer's client may see (no internal metadata)."""
-        view = self.model_dump(exclude={"ts_ms", "meta"}, exclude_none=True)
-        # -- bot: the few meta keys a client renders (quick replies under the bot's suggestion) --
-        public_meta = {k: self.meta[k] for k in PUBLIC_META_KEYS if self.meta and self.meta.get(k)}
-        if public_meta:
-            view["meta"] = public_meta
-        return view
-
-
 class MessageDraft(BaseModel):
     """A message before the store gives it an id, a seq and a timestamp."""
 
@@ -66,6 +37,27 @@ class MessageDraft(BaseModel):
     client_msg_id: str | None = None
     visibility: Visibility = "public"
     meta: dict[str, Any] | None = None
+
+
+class Message(MessageDraft):
+    """One stored message. `seq` increases per conversation; gaps are possible, order is not."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: str
+    conversation_id: str
+    seq: int
+    ts: str
+    ts_ms: int
+
+    def public_view(self) -> dict[str, Any]:
+        """What a customer's client may see (no internal metadata)."""
+        view = self.model_dump(exclude={"ts_ms", "meta"}, exclude_none=True)
+        # -- bot: the few meta keys a client renders (quick replies under the bot's suggestion) --
+        public_meta = {k: self.meta[k] for k in PUBLIC_META_KEYS if self.meta and self.meta.get(k)}
+        if public_meta:
+            view["meta"] = public_meta
+        return view
 
 
 class Conversation(BaseModel):
