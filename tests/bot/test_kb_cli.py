@@ -21,7 +21,7 @@ def test_bot_train_from_kb_json_writes_a_loadable_artifact_with_answers(tmp_path
     model = NluModel.from_bytes(out.read_bytes())
     assert model.predict("where is my refund").intent == "refund_status"
     assert model.meta["kb"]["intents"]["store_hours"]["answers"]["zh"] == "门店每天10:00-22:00营业。"
-    assert "4 intents, 24 examples" in capsys.readouterr().out
+    assert "4 intents, 36 training texts" in capsys.readouterr().out  # 24 questions + answers and titles
 
 
 def test_bot_train_from_csv_reports_a_missing_answer(tmp_path, capsys):

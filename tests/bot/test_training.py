@@ -40,7 +40,7 @@ def test_the_sqs_handler_trains_and_publishes_artifact_and_pointer(app_module, a
 
     pointer = table.get_item(Key={"pk": "KB#default", "sk": "MODEL#CURRENT"})["Item"]
     assert pointer["version"] == 1 and pointer["s3_key"] == "models/kb-v1.bin" == model_key(1)
-    assert pointer["intents"] == 4 and pointer["examples"] == 24
+    assert pointer["intents"] == 4 and pointer["examples"] == 36  # 24 questions, 12 answers and titles
     assert _bucket(aws).startswith("cs-platform-local-analytics-123456789012-us-east-1")
     blob = aws.client("s3").get_object(Bucket=_bucket(aws), Key="models/kb-v1.bin")["Body"].read()
     from chalicelib.bot.nlu import NluModel

@@ -7,6 +7,12 @@ English, are learned as a background class. Any of them that is too close to one
 knowledge base's own examples (cosine similarity of the sentence embeddings above
 ``CONFLICT_SIMILARITY``) is dropped, so a business whose domain overlaps a topic keeps it.
 A knowledge base that provides its own ``oos`` examples uses those instead.
+
+Most of them are other businesses' customer-service requests (banks, payment apps, shops, food
+delivery, travel, utilities, public services, streaming and games, devices): the out-of-scope
+messages a support bot really receives reuse its own verbs (reset a password, cancel, refund,
+complain, a lost card) about someone else's product. Their mean embedding is also the centre
+that the encoder's vectors are shifted by before classification (see :func:`embedding.center`).
 """
 
 from __future__ import annotations
@@ -65,4 +71,66 @@ EXAMPLES: tuple[str, ...] = (
     "my game account got banned", "how do I cancel my gym membership",
     "my streaming subscription charged me twice",
     "how do I pay my electricity bill", "my water heater is broken", "how do I book a doctor appointment",
+    # banks and cards
+    "银行卡被冻结了怎么解冻", "储蓄卡的年费能不能免掉", "转账转错人了钱能追回来吗", "网银登录一直提示证书过期",
+    "房贷提前还款要去哪里申请", "招商银行的客服电话是多少", "银行卡密码输错三次被锁了",
+    "跨行取款手续费怎么算", "定期存款提前取出利息怎么算", "U盾丢了怎么办", "信用卡额度太低了能提高吗",
+    "信用卡分期的利息怎么这么高",
+    # payment apps, loans
+    "余额宝的收益怎么变少了", "微信零钱提现要手续费吗", "借呗逾期一天有影响吗", "京东白条怎么关闭",
+    "网贷一直打电话催收怎么办", "微信钱包被盗刷了怎么办", "支付宝实名认证换绑身份证",
+    "扫码付款显示交易失败",
+    # online shopping
+    "拼多多的商品质量太差了要退货", "京东的快递为什么还没到", "淘宝卖家不发货怎么办", "买的衣服尺码不合适能换吗",
+    "网上买的手机屏幕有坏点", "优惠券为什么用不了", "七天无理由退货运费谁出",
+    "下单后能改收货地址吗", "商家发错货了怎么处理", "双十一的定金能退吗",
+    # food delivery, restaurants
+    "外卖超时了能赔钱吗", "饿了么的会员怎么取消", "点的奶茶少了一杯", "餐厅可以订包间吗", "这家店几点关门",
+    "外卖骑手态度很差", "团购券过期了还能用吗",
+    # transport and travel
+    "火车票怎么退票", "机票怎么选座位", "航班延误了有补偿吗", "行李托运超重怎么收费", "酒店订单怎么取消",
+    "打车的时候东西落在车上了", "网约车司机绕路了", "公交卡里的钱怎么退",
+    "地铁卡丢了还能补吗", "景区门票可以网上买吗", "去日本旅游要办什么签证", "高速公路的ETC怎么办理",
+    # utilities, home, property
+    "家里停电了找谁修", "暖气不热打哪个电话", "燃气表没气了怎么充", "小区物业不管事怎么办", "房东不退押金怎么办",
+    "楼上漏水把我家天花板泡了", "家里的马桶堵了", "换锁找谁",
+    # government and public services
+    "户口迁移需要什么材料", "港澳通行证怎么续签", "驾驶证到期怎么换证", "车辆年检去哪里办", "结婚登记要预约吗",
+    "个人所得税怎么退税", "居住证怎么办理", "营业执照年报怎么填",
+    "公积金贷款额度怎么算",
+    # entertainment, media, apps
+    "腾讯视频的会员怎么退", "网易云音乐的会员怎么取消续费", "抖音账号被限流了", "微博账号被盗了怎么找回",
+    "QQ号冻结了怎么解封", "游戏充值了没到账", "王者荣耀怎么换区", "小红书笔记怎么置顶",
+    "B站大会员多少钱", "直播打赏能退回来吗",
+    # devices and software (not a phone line)
+    "电脑开不了机怎么办", "打印机卡纸了", "路由器的灯一直闪红色怎么回事", "word文档打不开了", "苹果电脑怎么截图",
+    "手机屏幕摔碎了去哪修", "耳机只有一边有声音", "电视机没有信号源",
+    # education, work
+    "孩子幼儿园怎么报名", "四六级考试什么时候报名", "驾校报名多少钱", "请假扣工资合法吗", "公司不交社保怎么办",
+    "辞职要提前多久说", "年终奖怎么扣税", "帮我写份周报",
+    # health, insurance
+    "感冒了吃什么药好得快", "医院怎么网上挂号", "体检报告看不懂", "车险理赔需要什么材料", "重疾险值不值得买",
+    "保险退保能退多少钱", "牙疼怎么办",
+    # chit-chat, random, other
+    "你吃饭了吗", "今天心情不好", "陪我聊会天吧", "你是机器人吗", "给我讲个故事", "明天放假吗", "现在几点了",
+    "帮我算一下三加五等于几", "猜猜我是谁", "你叫什么名字", "我好无聊啊",
+    "嘿嘿嘿", "哈哈", "。", "？？", "好的好的好的好的", "asdfjkl", "1111",
+    # English: other businesses and services
+    "how do I unlock my bank card", "I forgot my online banking password",
+    "can I dispute a transaction on my debit card", "what's the interest rate on a savings account",
+    "my paypal account is limited", "how do I get a refund from amazon", "the seller never shipped my order",
+    "my parcel says delivered but I didn't get it", "how do I change my delivery address",
+    "can I return an item without a receipt", "my uber driver took a longer route", "I left my bag in a taxi",
+    "my flight got cancelled what are my options", "how much is the checked baggage fee",
+    "can I get a late checkout at the hotel", "how do I cancel my hotel booking",
+    "how do I cancel my spotify premium", "my spotify subscription renewed without asking",
+    "how do I change my instagram password", "my facebook account was hacked", "how do I delete my twitter account",
+    "my game purchase didn't go through", "how do I reset my router", "my printer won't connect to wifi",
+    "my laptop screen is flickering", "how do I pay my gas bill online", "who do I call about a power outage",
+    "my rent payment bounced", "how do I file my taxes", "how do I renew my passport",
+    "where do I get a fishing license", "how do I book a covid test", "my insurance claim was denied",
+    "how do I cancel my car insurance", "can you recommend a dentist", "what's the best running shoe",
+    "how tall is mount everest", "what day is it today", "tell me something interesting",
+    "good morning sunshine lol", "I am so tired today", "can you do my homework", "what's 15 percent of 80",
+    "play some music", "set an alarm for 7am",
 )

@@ -1,6 +1,6 @@
 """The trained NLU model: prediction, calibrated confidence and the OOS decision.
 
-:class:`NluModel` bundles the TF-IDF vocabulary, the linear classifier weights, the calibration
+:class:`NluModel` bundles the TF-IDF vocabulary, the encoder centre, the linear classifier weights, the calibration
 temperature and OOS threshold. ``predict`` embeds the message (lazily loading the encoder once per
 process), scores every intent, and returns a :class:`Prediction` whose ``intent`` is ``None`` when
 the best calibrated confidence is under the threshold or a background (out-of-scope) class wins.
@@ -37,11 +37,12 @@ class NluModel:
     threshold: float
     dense_scale: float
     sparse_scale: float
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(DIM, dtype=np.float32))
     meta: dict[str, Any] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- scoring
     def _features(self, texts: Sequence[str]) -> tuple[np.ndarray, Csr]:
-        dense = embedding.embed(list(texts)) * self.dense_scale
+        dense = embedding.center(embedding.embed(list(texts)), self.mean) * self.dense_scale
         sparse = Csr(*self.vectorizer.transform(texts))
         sparse.data *= self.sparse_scale
         return dense, sparse
@@ -104,6 +105,7 @@ class NluModel:
             "b": self.linear.b.astype(np.float16),
             "bias": self.linear.bias.astype(np.float32),
             "idf": np.asarray(self.vectorizer.idf, dtype=np.float32),
+            "mean": np.asarray(self.mean, dtype=np.float32),
         }
         return artifact.dump(header, arrays)
 
@@ -133,6 +135,7 @@ class NluModel:
                 threshold=float(header["threshold"]),
                 dense_scale=float(header["dense_scale"]),
                 sparse_scale=float(header["sparse_scale"]),
+                mean=arrays["mean"].astype(np.float32) if "mean" in arrays else np.zeros(DIM, np.float32),
                 meta=dict(header.get("meta", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:

