@@ -60,8 +60,8 @@ def center(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
     The encoder's vectors share a large common component (any two texts have cosine 0.7-0.9),
     which compresses the differences a classifier has to learn; subtracting the mean vector of
-    a generic corpus (the built-in background examples) spreads them out. Few-shot intent
-    accuracy on telecom_faq_zh_en rose from 72% to 77% with it, other settings unchanged.
+    a generic corpus (the built-in background examples) spreads them out, which made linear
+    classifiers on them more accurate, most of all with few examples per intent.
     """
     import numpy as np
 
