@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
-from infra.provision import APP_NAME, INFRA_DIR, load_template, stack_name
+from infra.provision import APP_NAME, INFRA_DIR, load_template, stack_name, stack_outputs
 
 
 def deploy_stack(cfn: Any, name: str, template: dict[str, Any], parameters: dict[str, str]) -> dict[str, str]:
@@ -38,8 +38,7 @@ def deploy_stack(cfn: Any, name: str, template: dict[str, Any], parameters: dict
             raise
     except WaiterError as exc:
         raise SystemExit(f"stack {name} failed: {exc}") from exc
-    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return stack_outputs(cfn.describe_stacks(StackName=name)["Stacks"][0])
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
-from infra.provision import APP_NAME
+from infra.provision import APP_NAME, stack_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_ZIP = "./deployment.zip"
@@ -133,8 +133,7 @@ def deploy_change_set(cfn: Any, name: str, template_url: str) -> dict[str, str] 
         cfn.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
     except WaiterError as exc:
         raise SystemExit(f"stack {name} failed: {exc}") from exc
-    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return stack_outputs(cfn.describe_stacks(StackName=name)["Stacks"][0])
 
 
 def publish(s3: Any, bucket: str, region: str, stage: str, template_path: Path, package: Path) -> str:
@@ -164,7 +163,7 @@ def main() -> None:
     session = boto3.session.Session()
     cfn, s3 = session.client("cloudformation"), session.client("s3")
     resources = cfn.describe_stacks(StackName=stack_name(args.stage))["Stacks"][0]
-    bucket = {o["OutputKey"]: o["OutputValue"] for o in resources.get("Outputs", [])}.get("DeploymentBucketName")
+    bucket = stack_outputs(resources).get("DeploymentBucketName")
     if not bucket:
         raise SystemExit("the resources stack has no deployment bucket: run `make deploy-infra` first")
     out = args.out or ROOT / "out" / args.stage

@@ -46,6 +46,11 @@ def load_template(path: Path = RESOURCES_TEMPLATE) -> dict[str, Any]:
     return _CfnLoader.load(path.read_text())
 
 
+def stack_outputs(stack: dict[str, Any]) -> dict[str, str]:
+    """A described stack's outputs by name."""
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
 def stack_name(stage: str, app_name: str = APP_NAME) -> str:
     return f"{app_name}-{stage}-resources"
 
@@ -68,7 +73,7 @@ def provision(session: Any, stage: str, app_name: str = APP_NAME) -> dict[str, s
         )
         cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         stacks = cfn.describe_stacks(StackName=name)["Stacks"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    outputs = stack_outputs(stacks[0])
     _enable_ttl(session.client("dynamodb"), template, outputs)
     return outputs
 

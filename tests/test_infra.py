@@ -156,10 +156,10 @@ def test_outbound_queue_has_a_dead_letter_queue_beyond_the_consumers_attempts():
 
 
 def _deployment_bucket(session) -> str:
-    from infra.provision import stack_name
+    from infra.provision import stack_name, stack_outputs
 
     stack = session.client("cloudformation").describe_stacks(StackName=stack_name("local"))["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["DeploymentBucketName"]
+    return stack_outputs(stack)["DeploymentBucketName"]
 
 
 def test_packaged_app_fits_lambda_and_is_published_to_the_deployment_bucket(packaged, aws, tmp_path):

@@ -161,13 +161,11 @@ class Snapshot:
         about; as extra examples they help most with few example questions (few-shot in-scope
         accuracy on telecom_faq_zh_en rose by 7-9 points).
         """
-        out = [(text, i.name) for i in self.enabled() for text in i.examples]
-        if not out:
-            return out
-        for i in self.enabled():
-            for extra in (i.answers, i.titles):
-                out.extend((text, i.name) for lang in LANGUAGES if (text := getattr(extra, lang)))
-        return out
+        questions = [(text, i.name) for i in self.enabled() for text in i.examples]
+        if not questions:  # answers alone do not make a trainable knowledge base
+            return questions
+        return questions + [(text, i.name) for i in self.enabled() for extra in (i.answers, i.titles)
+                            for lang in LANGUAGES if (text := getattr(extra, lang))]
 
     def document(self) -> dict[str, Any]:
         return {"version": self.version, "intents": {i.name: i.body() for i in self.intents}}
