@@ -1,4 +1,7 @@
-"""The switchboard: every route and event source the platform reacts to, each delegating to chalicelib."""
+"""The switchboard: every route and event source the platform reacts to, each delegating to chalicelib.
+
+Handlers are one call into `services()`, the typed composition root (`chalicelib/services.py`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,23 @@ import os
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import wiring
 from chalicelib.observability import middleware
+from chalicelib.services import services
 
 app = Chalice(app_name="cs-platform")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
-app.register_middleware(middleware, "all")
+app.register_middleware(middleware(lambda: services().recorder.batch()), "all")
+
+# Chalice needs queue and stream names when it builds the event source mappings, i.e. at import
+# time. It imports app.py with the stage's environment_variables from .chalice/config.json already
+# set (`chalice package/deploy --stage prod` -> cs-platform-prod-...), as do Lambda and the local
+# stack; the defaults only serve plain imports such as unit tests.
+INTERACTIONS_STREAM = os.environ.get("INTERACTIONS_STREAM_NAME", "cs-platform-dev-interactions")
+TRAINING_QUEUE = os.environ.get("TRAINING_QUEUE_NAME", "cs-platform-dev-training")
+ESCALATION_QUEUE = os.environ.get("ESCALATION_QUEUE_NAME", "cs-platform-dev-escalations")
+OUTBOUND_QUEUE = os.environ.get("OUTBOUND_QUEUE_NAME", "cs-platform-dev-outbound")
+WEBHOOK_CONTENT_TYPES = ["application/json", "application/xml", "text/xml", "text/plain",
+                         "application/x-www-form-urlencoded"]
 
 
 # -- WebSocket chat (customers and agents) ---------------------------------------------------
@@ -19,21 +33,21 @@ app.register_middleware(middleware, "all")
 
 @app.on_ws_connect()
 def ws_connect(event):
-    result = wiring.chat().connect(event.to_dict())
+    result = services().chat.connect(event.to_dict())
     return Response(status_code=result.status, body=result.body or "")
 
 
 @app.on_ws_message()
 def ws_message(event):
-    wiring.chat().handle_frame(event.to_dict())
+    services().chat.handle_frame(event.to_dict())
 
 
 @app.on_ws_disconnect()
 def ws_disconnect(event):
-    wiring.chat().disconnect(event.to_dict())
+    services().chat.disconnect(event.to_dict())
 
 
-# -- REST ------------------------------------------------------------------------------------
+# -- REST: every route is one call to a REST edge of chalicelib, which authenticates it ---------
 
 
 @app.route("/health", methods=["GET"])
@@ -41,191 +55,190 @@ def health():
     return {"status": "ok"}
 
 
-# -- analytics: interaction stream archive and supervisor metrics --------------------------------
+@app.route("/metrics/kpis", methods=["GET"])
+def metrics_kpis():
+    return services().metrics_rest.kpis(app.current_request)
 
-# Chalice needs the stream name when it builds the event source mapping, i.e. at import time. It
-# imports app.py with the stage's environment_variables from .chalice/config.json already set
-# (`chalice package/deploy --stage prod` -> cs-platform-prod-interactions), as does Lambda and the
-# local stack; the default only serves plain imports such as unit tests.
-INTERACTIONS_STREAM = os.environ.get("INTERACTIONS_STREAM_NAME", "cs-platform-dev-interactions")
+
+@app.route("/metrics/live", methods=["GET"])
+def metrics_live():
+    return services().metrics_rest.live(app.current_request)
+
+
+@app.route("/metrics/forecast", methods=["GET"])
+def metrics_forecast():
+    return services().metrics_rest.forecast(app.current_request)
+
+
+@app.route("/kb", methods=["GET"])
+def kb_list():
+    return services().kb_rest.list(app.current_request)
+
+
+@app.route("/kb/export", methods=["GET"])
+def kb_export():
+    return services().kb_rest.export(app.current_request)
+
+
+@app.route("/kb/import", methods=["POST"])
+def kb_import():
+    return services().kb_rest.import_json(app.current_request)
+
+
+@app.route("/kb/import/csv", methods=["POST"])
+def kb_import_csv():
+    return services().kb_rest.import_csv(app.current_request)
+
+
+@app.route("/kb/train", methods=["POST"])
+def kb_train():
+    return services().kb_rest.train(app.current_request)
+
+
+@app.route("/kb/intents/{name}", methods=["GET", "PUT", "DELETE"])
+def kb_intent(name):
+    return services().kb_rest.intent(app.current_request, name)
+
+
+@app.route("/admin/agents/{agent_id}", methods=["PUT"])
+def admin_put_agent(agent_id):
+    return services().agents_rest.put_agent(app.current_request, agent_id)
+
+
+@app.route("/admin/teams/{team_id}", methods=["PUT"])
+def admin_put_team(team_id):
+    return services().agents_rest.put_team(app.current_request, team_id)
+
+
+@app.route("/admin/teams", methods=["GET"])
+def admin_list_teams():
+    return services().agents_rest.list_teams(app.current_request)
+
+
+@app.route("/admin/config", methods=["GET", "PUT"])
+def admin_desk_config():
+    return services().agents_rest.desk_config(app.current_request)
+
+
+@app.route("/admin/canned/{canned_id}", methods=["PUT"])
+def admin_put_canned(canned_id):
+    return services().agents_rest.put_canned(app.current_request, canned_id)
+
+
+@app.route("/admin/sla-policies/{priority}", methods=["PUT"])
+def admin_put_sla_policy(priority):
+    return services().agents_rest.put_sla_policy(app.current_request, priority)
+
+
+@app.route("/supervisor/queue", methods=["GET"])
+def supervisor_queue():
+    return services().agents_rest.supervisor_queue(app.current_request)
+
+
+@app.route("/supervisor/agents", methods=["GET"])
+def supervisor_agents():
+    return services().agents_rest.supervisor_agents(app.current_request)
+
+
+@app.route("/agent/work", methods=["GET"])
+def agent_work():
+    return services().agents_rest.agent_work(app.current_request)
+
+
+@app.route("/agent/status", methods=["PUT"])
+def agent_status():
+    return services().agents_rest.agent_status(app.current_request)
+
+
+@app.route("/agent/canned", methods=["GET"])
+def agent_canned():
+    return services().agents_rest.agent_canned(app.current_request)
+
+
+@app.route("/agent/conversations/{conversation_id}", methods=["GET"])
+def agent_conversation(conversation_id):
+    return services().agents_rest.conversation_context(app.current_request, conversation_id)
+
+
+@app.route("/agent/conversations/{conversation_id}/{verb}", methods=["POST"])
+def agent_conversation_action(conversation_id, verb):
+    return services().agents_rest.conversation_action(app.current_request, conversation_id, verb)
+
+
+@app.route("/tickets", methods=["POST", "GET"])
+def tickets():
+    return services().agents_rest.tickets(app.current_request)
+
+
+@app.route("/tickets/{ticket_id}", methods=["GET", "PATCH"])
+def ticket(ticket_id):
+    return services().agents_rest.ticket(app.current_request, ticket_id)
+
+
+@app.route("/customers/lookup", methods=["GET"])
+def customers_lookup():
+    return services().customers_rest.lookup(app.current_request)
+
+
+@app.route("/customers/{customer_id}", methods=["GET"])
+def customers_profile(customer_id):
+    return services().customers_rest.profile(app.current_request, customer_id)
+
+
+@app.route("/customers/{customer_id}/timeline", methods=["GET"])
+def customers_timeline(customer_id):
+    return services().customers_rest.timeline(app.current_request, customer_id)
+
+
+@app.route("/customers/{customer_id}/merge", methods=["POST"])
+def customers_merge(customer_id):
+    return services().customers_rest.merge(app.current_request, customer_id)
+
+
+@app.route("/customers/{customer_id}/merge/{audit_id}/undo", methods=["POST"])
+def customers_merge_undo(customer_id, audit_id):
+    return services().customers_rest.undo_merge(app.current_request, customer_id, audit_id)
+
+
+@app.route("/webhooks/{channel}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
+def webhook_receive(channel):
+    return services().webhooks_rest.receive(app.current_request, channel)
+
+
+@app.route("/webhooks/{channel}", methods=["GET"])
+def webhook_handshake(channel):
+    return services().webhooks_rest.handshake(app.current_request, channel)
+
+
+# -- queues, streams and schedules ---------------------------------------------------------------
 
 
 @app.on_kinesis_record(stream=INTERACTIONS_STREAM, batch_size=500, starting_position="TRIM_HORIZON",
                        maximum_batching_window_in_seconds=30)
 def archive_interactions(event):
-    return wiring.archiver().handle(event.to_dict())
-
-
-def _metrics_call(fn):
-    """Supervisors and admins only; DomainErrors become their status and {"code", "message"}."""
-    from chalicelib.errors import DomainError
-
-    try:
-        wiring.metrics_api().authorize(app.current_request.headers)
-        return fn()
-    except DomainError as exc:
-        return Response(status_code=exc.status, body=exc.to_dict())
-
-
-@app.route("/metrics/kpis", methods=["GET"])
-def metrics_kpis():
-    return _metrics_call(lambda: wiring.metrics_api().kpis(app.current_request.query_params))
-
-
-@app.route("/metrics/live", methods=["GET"])
-def metrics_live():
-    return _metrics_call(lambda: wiring.metrics_api().live())
-
-
-@app.route("/metrics/forecast", methods=["GET"])
-def metrics_forecast():
-    return _metrics_call(lambda: wiring.metrics_api().forecast(app.current_request.query_params))
-
-
-# -- bot: knowledge base (REST), retraining (SQS) ------------------------------------------------
-
-# The queue name is needed at import time (event source mapping); see INTERACTIONS_STREAM above.
-TRAINING_QUEUE = os.environ.get("TRAINING_QUEUE_NAME", "cs-platform-dev-training")
-
-
-def _kb_call(fn):
-    """Run `fn(kb_api)` with domain and validation errors translated to JSON 4xx answers."""
-    from chalicelib.http import rest_errors
-
-    return rest_errors(lambda: fn(wiring.kb_api()))()
-
-
-@app.route("/kb", methods=["GET"])
-def kb_list():
-    return _kb_call(lambda api: api.list(app.current_request, wiring.model_registry().pointer()))
-
-
-@app.route("/kb/export", methods=["GET"])
-def kb_export():
-    return _kb_call(lambda api: api.export(app.current_request))
-
-
-@app.route("/kb/import", methods=["POST"])
-def kb_import():
-    return _kb_call(lambda api: api.import_json(app.current_request))
-
-
-@app.route("/kb/import/csv", methods=["POST"])
-def kb_import_csv():
-    return _kb_call(lambda api: api.import_csv(app.current_request))
-
-
-@app.route("/kb/train", methods=["POST"])
-def kb_train():
-    return _kb_call(lambda api: api.train(app.current_request))
-
-
-@app.route("/kb/intents/{name}", methods=["GET", "PUT", "DELETE"])
-def kb_intent(name):
-    request = app.current_request
-    return _kb_call(lambda api: {"GET": api.get, "PUT": api.put, "DELETE": api.delete}[request.method](request, name))
+    """Interaction events to S3 (gzip JSON Lines, deterministic keys: a replay overwrites)."""
+    return services().archiver.handle(event.to_dict())
 
 
 @app.on_sqs_message(queue=TRAINING_QUEUE, batch_size=1, maximum_concurrency=2)
 def train_model(event):
     """Retrain the bot from the current KB version (a failure is retried, then dead-lettered)."""
-    from chalicelib.bot.training import parse_job
-
-    for record in event:
-        wiring.trainer().handle(parse_job(record.body))
-
-
-# -- human agents: escalation routing (SQS), sweeps (schedule), agent/supervisor/admin REST ---------
-
-# The queue name is needed at import time (event source mapping); see INTERACTIONS_STREAM above.
-ESCALATION_QUEUE = os.environ.get("ESCALATION_QUEUE_NAME", "cs-platform-dev-escalations")
-
-from chalicelib.agents.api import api as agents_api  # noqa: E402 - the blueprint's routes
-
-app.register_blueprint(agents_api)
+    services().trainer.handle_records(event)
 
 
 @app.on_sqs_message(queue=ESCALATION_QUEUE, batch_size=10)
 def route_escalations(event):
     """Route each escalation; failed records are reported (ReportBatchItemFailures) and retried."""
-    from chalicelib.routing.consumer import handle_batch
-
-    return handle_batch(event.to_dict(), wiring.routing(), getattr(event, "context", None))
-
-
-@app.schedule(Rate(1, unit=Rate.MINUTES))
-def agent_sweeps(event):
-    """Expired offers pass on, the queue is served, SLA breaches flagged, idle conversations closed."""
-    from chalicelib.routing.consumer import sweep
-
-    return sweep(wiring.routing(), wiring.tickets(), wiring.workspace())
-
-
-# -- channels: social and webhook platforms, unified customer identity, outbound delivery ---------
-
-# The queue name is needed at import time (event source mapping); see INTERACTIONS_STREAM above.
-OUTBOUND_QUEUE = os.environ.get("OUTBOUND_QUEUE_NAME", "cs-platform-dev-outbound")
-
-
-def _webhook_response(result):
-    import json
-
-    body = result.body if isinstance(result.body, str) else json.dumps(result.body)
-    return Response(status_code=result.status, body=body, headers={"Content-Type": result.content_type})
-
-
-@app.route("/webhooks/{channel}", methods=["POST"], content_types=["application/json", "application/xml",
-                                                                   "text/xml", "text/plain",
-                                                                   "application/x-www-form-urlencoded"])
-def webhook_receive(channel):
-    from chalicelib.channels.models import WebhookRequest
-
-    return _webhook_response(wiring.webhooks().receive(channel, WebhookRequest.from_chalice(app.current_request)))
-
-
-@app.route("/webhooks/{channel}", methods=["GET"])
-def webhook_handshake(channel):
-    from chalicelib.channels.models import WebhookRequest
-
-    return _webhook_response(wiring.webhooks().handshake(channel, WebhookRequest.from_chalice(app.current_request)))
+    return services().escalation_consumer.handle_batch(event.to_dict(), getattr(event, "context", None))
 
 
 @app.on_sqs_message(queue=OUTBOUND_QUEUE, batch_size=10)
 def send_outbound(event):
     """Deliver replies on the customer's platform; partial batch failures are retried with backoff."""
-    return wiring.outbound_consumer().handle_batch(event.to_dict(), getattr(event, "context", None))
+    return services().outbound_consumer.handle_batch(event.to_dict(), getattr(event, "context", None))
 
 
-@app.route("/customers/lookup", methods=["GET"])
-def customers_lookup():
-    from chalicelib.customers import api
-
-    return api.lookup(app.current_request)
-
-
-@app.route("/customers/{customer_id}", methods=["GET"])
-def customers_profile(customer_id):
-    from chalicelib.customers import api
-
-    return api.profile(app.current_request, customer_id)
-
-
-@app.route("/customers/{customer_id}/timeline", methods=["GET"])
-def customers_timeline(customer_id):
-    from chalicelib.customers import api
-
-    return api.timeline(app.current_request, customer_id)
-
-
-@app.route("/customers/{customer_id}/merge", methods=["POST"])
-def customers_merge(customer_id):
-    from chalicelib.customers import api
-
-    return api.merge(app.current_request, customer_id)
-
-
-@app.route("/customers/{customer_id}/merge/{audit_id}/undo", methods=["POST"])
-def customers_merge_undo(customer_id, audit_id):
-    from chalicelib.customers import api
-
-    return api.undo_merge(app.current_request, customer_id, audit_id)
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def agent_sweeps(event):
+    """Expired offers pass on, the queue is served, SLA breaches flagged, idle conversations closed."""
+    return services().sweeps.run()

@@ -52,13 +52,14 @@ def main(argv: list[str] | None = None) -> int:
                            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", **lambda_environment("local", ROOT),
                            "PSEUDONYM_KEY": DEV_SECRETS["PSEUDONYM_KEY"], "POWERTOOLS_METRICS_DISABLED": "true"})
         provision(boto3.session.Session(region_name="us-east-1"), "local")
-        from chalicelib import wiring
+        from chalicelib import services as composition
         from chalicelib.analytics import emit
 
-        wiring.reset()
+        composition.reset()
         counter = AwsCallCounter()
-        counter.attach(wiring.session())
-        wiring.analytics(), wiring.live_counters()  # clients made outside the timing
+        counter.attach(composition.services().session)
+        built = composition.services()
+        _ = built.interaction_publisher, built.live_counters  # clients made outside the timing
         for mode in ("per-event", "batched"):
             counter.reset()
             timings = []

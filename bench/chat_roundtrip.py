@@ -103,11 +103,12 @@ def main() -> None:
     counter = AwsCallCounter()
     try:
         urls = stack.start()
-        from chalicelib import wiring
+        from chalicelib import services as composition
         from local.token import mint
 
         # Start-up work (the sample knowledge base) may have made clients already: count on those too.
-        counter.attach(wiring.session(), [wiring.client(name) for name in ("dynamodb", "kinesis", "sqs", "s3")])
+        built = composition.services()
+        counter.attach(built.session, [built.client(name) for name in ("dynamodb", "kinesis", "sqs", "s3")])
         ws_url = urls["ws"]
         print(f"local stack: {ws_url}", flush=True)
 

@@ -61,17 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         started = time.monotonic()
         urls = stack.start()  # imports the sample KB and queues its training (local/bot_seed.py)
-        from chalicelib import wiring
+        from chalicelib import services as composition
 
-        while wiring.model_registry().pointer(consistent=True) is None:
+        while composition.services().model_registry.pointer(consistent=True) is None:
             if time.monotonic() - started > 300:
                 raise SystemExit("the sample KB model did not go live within 300 s")
             time.sleep(0.2)
         print(f"sample KB model live {time.monotonic() - started:.1f} s after start-up", flush=True)
         from local.token import mint
 
-        refresh = wiring.settings().model_refresh_seconds
-        registry = wiring.model_registry()
+        refresh = composition.services().settings.model_refresh_seconds
+        registry = composition.services().model_registry
         admin = mint("agent", "bench-admin", role="admin")
         trained, live = [], []
         with connect(f"{urls['ws']}/?token={mint('customer', 'bench-kb-sync')}") as ws:

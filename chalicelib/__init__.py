@@ -1,1 +1,1 @@
-"""Lambda-side code of the customer-service platform: one package per domain, wired in `wiring`."""
+"""Lambda-side code of the customer-service platform: one package per domain, composed in `services`."""

@@ -3,26 +3,25 @@
 `rest_errors` wraps a route body so domain errors (`chalicelib.errors.DomainError` and
 subclasses, pydantic `ValidationError` on request bodies) become JSON 4xx answers
 `{"code", "message", "details"?}` with the error's own status; anything else propagates (500).
-`agent_claims(request, roles)` checks `Authorization: Bearer <HS256 JWT>` signed with
-AGENT_TOKEN_SECRET and the agent's role.
+Who may call a route is checked by `chalicelib.auth.authenticator`.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.errors import DomainError, Forbidden, InvalidInput
+from chalicelib.errors import DomainError, InvalidInput
 
 T = TypeVar("T", bound=BaseModel)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
-    from chalice import Response
+    from chalice.app import Response
 
     return Response(body=json.dumps(body, default=str), status_code=status,
                     headers={"Content-Type": "application/json", **(headers or {})})
@@ -57,15 +56,3 @@ def parse_body(request: Any, model: type[T]) -> T:
         raise InvalidInput("request body must be JSON", code="invalid_json") from exc
     return model.model_validate(data)
 
-
-def agent_claims(request: Any, roles: Iterable[str] = ("agent", "supervisor", "admin")) -> Any:
-    """The verified agent behind `Authorization: Bearer …`; Forbidden if the role is not allowed."""
-    from chalicelib import wiring
-    from chalicelib.auth.tokens import bearer_token, verify_agent
-
-    headers = request.headers or {}
-    token = bearer_token(headers.get("authorization") or headers.get("Authorization"))
-    claims = verify_agent(token, wiring.secrets().require("AGENT_TOKEN_SECRET"))
-    if claims.role not in set(roles):
-        raise Forbidden(f"role {claims.role} may not do this", code="role_forbidden")
-    return claims

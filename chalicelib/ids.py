@@ -44,3 +44,8 @@ def now_ms() -> int:
 def iso_from_ms(ms: int) -> str:
     """UTC ISO-8601 with milliseconds and a `Z`, the one timestamp format on the wire."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def datetime_from_ms(ms: int) -> datetime:
+    """A platform-clock time in ms as an aware UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

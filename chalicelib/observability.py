@@ -7,12 +7,12 @@ Chalice share one Python logger and every line is printed twice.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 # -- analytics: personal data (phones, e-mails, ID and card numbers) is redacted from every log line
-from chalicelib.analytics import emit as analytics_emit
 from chalicelib.analytics.redact import RedactingFormatter
 
 SERVICE = "cs-platform-svc"
@@ -29,7 +29,25 @@ def _lambda_context(event: Any) -> Any:
     return getattr(event, "lambda_context", None) or getattr(event, "context", None)
 
 
-def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
+def subscriber_failed(subscriber: Callable[[object], object], event: object, exc: Exception) -> None:
+    """The event bus's error hook: a subscriber's failure is logged and counted, never raised."""
+    name = getattr(subscriber, "__qualname__", type(subscriber).__name__)
+    logger.error("event subscriber failed", exc_info=exc,
+                 extra={"subscriber": name, "domain_event": type(event).__name__})
+    metrics.add_metric(name="SubscriberFailures", unit="Count", value=1)
+
+
+def middleware(batch: Callable[[], AbstractContextManager[None]]) -> Callable[[Any, Callable[[Any], Any]], Any]:
+    """The Chalice middleware for every function; `batch` buffers analytics events per invocation."""
+
+    def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
+        return _invocation(event, get_response, batch)
+
+    return observe
+
+
+def _invocation(event: Any, get_response: Callable[[Any], Any],
+                batch: Callable[[], AbstractContextManager[None]]) -> Any:
     """Wrap one invocation: context keys and cold start in logs, a trace segment, flushed metrics."""
     global _cold_start
     context = _lambda_context(event)
@@ -45,7 +63,7 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
         metrics.add_metric(name="ColdStart", unit="Count", value=1)
     try:
         # analytics: events emitted during the invocation go out in one PutRecords when it ends
-        with analytics_emit.batch(), tracer.provider.in_subsegment(f"## {type(event).__name__}") as subsegment:
+        with batch(), tracer.provider.in_subsegment(f"## {type(event).__name__}") as subsegment:
             subsegment.put_annotation(key="ColdStart", value=cold_start)
             return get_response(event)
     except Exception:

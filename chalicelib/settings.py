@@ -45,6 +45,11 @@ class Settings:
     training_queue_name: str | None = None
     model_refresh_seconds: float = 10.0
     bot_enabled: bool = True
+    # analytics: KPIs run on Athena in AWS, on DuckDB (a dev-only dependency) in the local stack
+    kpi_engine: str = "athena"
+    athena_database: str | None = None
+    athena_workgroup: str = "primary"
+    athena_output_location: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,4 +67,9 @@ class Settings:
             training_queue_name=env.get("TRAINING_QUEUE_NAME") or None,
             model_refresh_seconds=float(env.get("BOT_MODEL_REFRESH_SECONDS") or 10.0),
             bot_enabled=(env.get("BOT_ENABLED") or "true").strip().lower() not in ("0", "false", "no", "off"),
+            # analytics
+            kpi_engine=(env.get("KPI_ENGINE") or "athena").strip().lower(),
+            athena_database=env.get("ATHENA_DATABASE") or None,
+            athena_workgroup=env.get("ATHENA_WORKGROUP") or "primary",
+            athena_output_location=env.get("ATHENA_OUTPUT_LOCATION") or None,
         )

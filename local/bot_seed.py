@@ -24,7 +24,7 @@ log = logging.getLogger("local.bot_seed")
 
 def seed(say: Callable[[str], None] = print, timeout: float = 300) -> threading.Thread | None:
     """Import the sample KB (if the KB is empty) and report in the background when its model is live."""
-    from chalicelib import wiring
+    from chalicelib import services as composition
     from chalicelib.bot import kb_io
     from chalicelib.bot.training import TrainJob
 
@@ -34,16 +34,16 @@ def seed(say: Callable[[str], None] = print, timeout: float = 300) -> threading.
         return None
     path = Path(choice) if choice else SAMPLE_KB_PATH
     started = time.monotonic()
-    store = wiring.kb_store()
+    store = composition.services().kb_store
     if store.version() == 0:
         document = kb_io.from_json(path.read_text(encoding="utf-8"))
         version, written, _ = store.replace_all(document, actor="local-devserver", replace=False)
-        wiring.training_queue().enqueue(TrainJob(version=version, requested_by="local-devserver",
+        composition.services().training_queue.enqueue(TrainJob(version=version, requested_by="local-devserver",
                                                  reason="sample_kb"))
         say(f"bot: imported {written} intents from {path.name} (kb v{version}); training in the background")
 
     def wait() -> None:
-        registry = wiring.model_registry()
+        registry = composition.services().model_registry
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -52,7 +52,7 @@ def seed(say: Callable[[str], None] = print, timeout: float = 300) -> threading.
                 log.debug("pointer read failed", exc_info=True)
                 pointer = None
             if pointer is not None:
-                live = wiring.model_provider().refresh()  # load it here, not on the first message
+                live = composition.services().model_provider.refresh()  # load it here, not on the first message
                 say(f"bot: model kb-v{pointer.version} live ({pointer.intents} intents, trained in "
                     f"{pointer.train_seconds:.1f} s, {time.monotonic() - started:.1f} s after start-up)"
                     + ("" if live is not None else " - but it could not be loaded, see the logs"))

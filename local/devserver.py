@@ -134,9 +134,9 @@ class LocalStack:
         outputs = provision(session, STAGE)
 
         app_module = importlib.import_module("app")
-        from chalicelib import wiring
+        from chalicelib import services as composition
 
-        wiring.reset()
+        composition.reset()
 
         from local.gateway import WebSocketGateway
         from local.pollers import Pollers

@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from chalicelib import wiring
+from chalicelib import services as composition
 from local.lambda_runtime import LambdaContext
 from local.pollers import _kinesis_record
 
@@ -33,7 +33,7 @@ def archive(app_module: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def bucket_objects(session: Any, prefix: str = "") -> dict[str, bytes]:
     s3 = session.client("s3")
-    bucket = wiring.bucket_name()
+    bucket = composition.services().bucket_name
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 

@@ -48,15 +48,15 @@ def aws(aws_env: dict[str, str]) -> Iterator[Any]:
     """moto with the resources of infra/resources.yaml; wiring rebuilt around it."""
     from moto import mock_aws
 
-    from chalicelib import wiring
+    from chalicelib import services as composition
     from infra.provision import provision
 
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         provision(session, "local")
-        wiring.reset()
+        composition.reset()
         yield session
-        wiring.reset()
+        composition.reset()
 
 
 @pytest.fixture
@@ -93,16 +93,16 @@ def aws_server(aws_env: dict[str, str], moto_server: str, monkeypatch: pytest.Mo
     """Like `aws`, but boto3 speaks HTTP to a moto server process (reset for every test)."""
     from urllib.request import Request, urlopen
 
-    from chalicelib import wiring
+    from chalicelib import services as composition
     from infra.provision import provision
 
     urlopen(Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10).read()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     session = boto3.session.Session(region_name="us-east-1")
     provision(session, "local")
-    wiring.reset()
+    composition.reset()
     yield session
-    wiring.reset()
+    composition.reset()
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def test_supervisor_gets_kpis_from_the_archive(client):
 def test_non_supervisors_are_refused(client, token, status):
     for path in ("/metrics/kpis?from=2026-01-01&to=2026-01-02", "/metrics/live", "/metrics/forecast"):
         got, body = _get(client, path, token)
-        assert got == status and body["code"] in {"forbidden", "token_invalid", "token_missing"}
+        assert got == status and body["code"] in {"role_forbidden", "token_invalid", "token_missing"}
 
 
 def test_kpi_query_is_validated(client):

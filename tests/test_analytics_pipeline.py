@@ -10,7 +10,7 @@ import re
 from analytics_flow import archive, archived_events, bucket_objects, stream_records
 from support import customer_token
 
-from chalicelib import wiring
+from chalicelib import services as composition
 
 # Seeded personal data a customer types (valid checksums, so they are really personal data).
 PII = {
@@ -94,7 +94,7 @@ def test_publishing_failure_never_fails_the_customer_message(lam, aws, monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("kinesis is down")
 
-    monkeypatch.setattr(wiring.kinesis_client(), "put_records", broken)
+    monkeypatch.setattr(composition.services().client("kinesis"), "put_records", broken)
     lam.send("C3=", {"action": "sendMessage", "client_msg_id": "k1", "text": "still works?"})
     acks = management_api.of_type("C3=", "ack")
     assert len(acks) == 1 and acks[0]["seq"] == 1

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from support import CUSTOMER_SECRET, customer_token
 
-from chalicelib import wiring
+from chalicelib import services as composition
 
 
 def _stored_messages(table, conversation_id: str) -> list[dict]:
@@ -113,7 +113,7 @@ def test_seq_increases_per_conversation_under_concurrent_senders(lam_server, man
     assert len(set(seqs)) == 21
     # every stored message (the bot's answers included) has its own seq, with no gap
     conversation_id = management_api.of_type("d0=", "ack")[0]["conversation_id"]
-    stored, _ = wiring.conversation_store().list_messages(conversation_id, after_seq=0, limit=100)
+    stored, _ = composition.services().conversation_store.list_messages(conversation_id, after_seq=0, limit=100)
     assert [m.seq for m in stored] == list(range(1, len(stored) + 1)) and set(seqs) <= {m.seq for m in stored}
 
 
@@ -242,7 +242,7 @@ def test_new_conversation_starts_after_previous_is_closed(lam, management_api):
     lam.send("phone=", {"action": "sendMessage", "client_msg_id": "x1", "text": "first"})
     first = management_api.of_type("phone=", "ack")[0]
 
-    assert wiring.conversations().close(first["conversation_id"], reason="resolved") is True
+    assert composition.services().conversations.close(first["conversation_id"], reason="resolved") is True
     lam.send("phone=", {"action": "sendMessage", "client_msg_id": "x2", "text": "again"})
 
     second = management_api.of_type("phone=", "ack")[1]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from chalicelib import ids
-from chalicelib.conversations.models import MessageDraft, Sender
+from chalicelib.core.models import DedupKey, MessageDraft, Sender
 from chalicelib.store.connection_store import Connection, ConnectionStore
-from chalicelib.store.conversation_store import ConversationStore, DedupKey
+from chalicelib.store.conversation_store import ConversationStore
 
 
 def _stores(aws):

@@ -6,6 +6,7 @@ knowledge-base edits without a redeploy. The agent picks, edits and sends; nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 MAX_SUGGESTIONS = 3
@@ -25,3 +26,13 @@ def suggest_replies(live: Any, text: str, limit: int = MAX_SUGGESTIONS) -> list[
             suggestions.append({"intent": intent, "score": round(float(score), 4), "language": prediction.language,
                                 "text": answer})
     return suggestions
+
+
+class ReplySuggester:
+    """Suggestions from whatever model is live in this container (`live_model()` may be None)."""
+
+    def __init__(self, live_model: Callable[[], Any]) -> None:
+        self._live_model = live_model
+
+    def suggest(self, text: str) -> list[dict[str, Any]]:
+        return suggest_replies(self._live_model(), text)

@@ -10,18 +10,20 @@ own conversation is closed again once the survey is over.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
-from chalicelib.conversations.models import Message, MessageDraft, Sender
 from chalicelib.conversations.service import ConversationService
+from chalicelib.core.bus import CONSUMED
+from chalicelib.core.events import ConversationRated, MessageStored
+from chalicelib.core.models import ConversationClosed, DedupKey, Message, MessageDraft, Sender
 from chalicelib.errors import Forbidden, InvalidInput
 from chalicelib.routing.store import RoutingStore
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
-from chalicelib.store.conversation_store import ConversationClosed, DedupKey
 
 logger = Logger(child=True)
 
@@ -44,11 +46,12 @@ def parse_answer(message: Message) -> tuple[str | None, int] | None:
 
 class CsatService:
     def __init__(self, client: Any, table_name: str, conversations: ConversationService,
-                 routing: RoutingStore) -> None:
+                 routing: RoutingStore, publish: Callable[[object], None]) -> None:
         self._db = client
         self._table = table_name
         self._conversations = conversations
         self._routing = routing
+        self._publish = publish
 
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
         return encode({schema.PK: pk, schema.SK: sk})
@@ -63,7 +66,7 @@ class CsatService:
             meta={"csat": {"conversation_id": conversation_id, "question": "csat", "scale": [1, 5]},
                   "quick_replies": [{"title": str(n), "payload": f"csat:{n}"} for n in range(1, 6)]})
         self._conversations.post(conversation_id, draft, DedupKey("csat", f"ask#{conversation_id}"))
-        self._set_pending(customer_id, conversation_id, agent_id, "csat")
+        self.set_pending(customer_id, conversation_id, agent_id, "csat")
 
     def _ask_nps(self, conversation_id: str, rated: str) -> None:
         draft = MessageDraft(
@@ -73,7 +76,8 @@ class CsatService:
                   "quick_replies": [{"title": str(n), "payload": f"nps:{n}"} for n in range(0, 11)]})
         self._conversations.post(conversation_id, draft, DedupKey("csat", f"nps#{rated}"))
 
-    def _set_pending(self, customer_id: str, conversation_id: str, agent_id: str | None, stage: str) -> None:
+    def set_pending(self, customer_id: str, conversation_id: str, agent_id: str | None, stage: str) -> None:
+        """Remember which conversation the customer's next answer rates, and to which question."""
         item = {schema.PK: keys.customer_pk(customer_id), schema.SK: keys.CSAT_PENDING_SK,
                 "conversation_id": conversation_id, "agent_id": agent_id, "stage": stage,
                 schema.TTL_ATTRIBUTE: ids.now_ms() // 1000 + PENDING_TTL_SECONDS}
@@ -123,14 +127,8 @@ class CsatService:
             ExpressionAttributeValues={k: encode_value(v) for k, v in values.items()}, ReturnValues="ALL_NEW")
         logger.info("rating recorded", extra={"conversation_id": conversation_id, "agent_id": agent_id,
                                               "score": score, "nps": nps})
-        # -- analytics: the rating as csat / nps events (the comment is redacted by the event model) --
-        from chalicelib.analytics.emit import emit_for
-
-        ids_ = {"conversation_id": conversation_id, "customer_id": customer_id, "channel": state.channel, "ts_ms": now}
-        if score is not None:
-            emit_for("csat", **ids_, score=score, comment=comment)
-        if nps is not None:
-            emit_for("nps", **ids_, score=nps)
+        self._publish(ConversationRated(conversation_id=conversation_id, customer_id=customer_id,
+                                        channel=state.channel, ts_ms=now, score=score, nps=nps, comment=comment))
         rating = decode(result["Attributes"]) or {}
         return {k: rating.get(k) for k in ("conversation_id", "agent_id", "score", "comment", "nps", "rated_ms")}
 
@@ -143,8 +141,15 @@ class CsatService:
     def clear_pending(self, customer_id: str) -> None:
         self._db.delete_item(TableName=self._table, Key=self._key(keys.customer_pk(customer_id), keys.CSAT_PENDING_SK))
 
-    def on_customer_message(self, message: Message) -> bool:
-        """A quick-reply postback or a bare number answering a pending survey; True if consumed."""
+    def on_message(self, event: MessageStored) -> object:
+        """A customer's quick-reply postback or bare number answering a pending survey is CONSUMED."""
+        message = event.message
+        if message.sender.type != "customer" or message.visibility != "public":
+            return None
+        return CONSUMED if self.answer(message) else None
+
+    def answer(self, message: Message) -> bool:
+        """Record `message` as the answer to the customer's pending survey, if it is one."""
         answer = parse_answer(message)
         if answer is None:
             return False
@@ -158,8 +163,8 @@ class CsatService:
         rated = pending["conversation_id"]
         if stage == "csat":
             self.rate(message.sender.id, rated, score=value)
-            if self._nps_enabled():
-                self._set_pending(message.sender.id, rated, pending.get("agent_id"), "nps")
+            if self._routing.get_config().nps_enabled:
+                self.set_pending(message.sender.id, rated, pending.get("agent_id"), "nps")
                 self._ask_nps(message.conversation_id, rated)
                 return True
         else:
@@ -168,13 +173,8 @@ class CsatService:
         self._thank_and_close(message.conversation_id)
         return True
 
-    nps_enabled: Any = None  # set by the wiring: a callable returning the desk's NPS setting
-
-    def _nps_enabled(self) -> bool:
-        return bool(self.nps_enabled()) if self.nps_enabled else False
-
     def _channel(self, conversation_id: str) -> str:
-        conversation = self._conversations.store.get_conversation(conversation_id)
+        conversation = self._conversations.get_conversation(conversation_id)
         return conversation.channel if conversation else "app"
 
     def _thank_and_close(self, conversation_id: str) -> None:

@@ -17,24 +17,28 @@ from pydantic import BaseModel
 
 from chalicelib import ids
 from chalicelib.agents.csat import CsatService
-from chalicelib.analytics.emit import emit_for
-from chalicelib.conversations.models import Message, MessageDraft, Sender
+from chalicelib.agents.relay import IDLE_BUCKET_MS
+from chalicelib.auth.roles import SUPERVISORS
 from chalicelib.conversations.service import ConversationService
+from chalicelib.core.events import (
+    AgentReplied,
+    ConversationEnded,
+    ConversationResolved,
+    ConversationTransferred,
+    HandoffRequested,
+)
+from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.routing.models import EscalationRequest, RoutingState
 from chalicelib.routing.publisher import Publish
 from chalicelib.routing.service import RoutingService
 from chalicelib.routing.store import AgentUnavailable, ConversationTaken
-from chalicelib.store import keys, schema
-from chalicelib.store.codec import decode, encode_value
-from chalicelib.store.conversation_store import AppendResult, DedupKey
-from chalicelib.store.dynamo import query_all
+from chalicelib.store.identity_store import IdentityStore
 from chalicelib.tickets.models import TicketInput
 from chalicelib.tickets.service import TicketService
 
 logger = Logger(child=True)
 
-IDLE_BUCKET_MS = 5 * 60 * 1000
 IDLE_LOOKBACK_BUCKETS = 24 * 12  # the first sweep looks back one day
 
 
@@ -46,10 +50,10 @@ class Principal(BaseModel):
 
     @property
     def supervises(self) -> bool:
-        return self.kind == "agent" and self.role in ("supervisor", "admin")
+        return self.kind == "agent" and self.role in SUPERVISORS
 
 
-class _SafeFormat(dict):
+class _SafeFormat(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -64,7 +68,8 @@ def fill_placeholders(text: str, **values: str | None) -> str:
 
 class Workspace:
     def __init__(self, routing: RoutingService, conversations: ConversationService, csat: CsatService,
-                 tickets: TicketService, publish: Publish, clock: Callable[[], int] = ids.now_ms,
+                 tickets: TicketService, escalate: Publish, identities: IdentityStore,
+                 publish: Callable[[object], None], clock: Callable[[], int] = ids.now_ms,
                  suggest: Callable[[str], list[dict[str, Any]]] | None = None) -> None:
         self._suggest = suggest
         self.routing = routing
@@ -72,6 +77,8 @@ class Workspace:
         self.conversations = conversations
         self.csat = csat
         self.tickets = tickets
+        self._escalate = escalate
+        self._identities = identities
         self._publish = publish
         self._now = clock
 
@@ -124,7 +131,7 @@ class Workspace:
 
     def context(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         state = self._visible(principal, conversation_id)
-        store = self.conversations.store
+        store = self.conversations
         customer = store.get_customer(state.customer_id)
         transcript, _ = store.list_messages(conversation_id, limit=200)
         past = [c.model_dump() for c in store.list_customer_conversations(state.customer_id, limit=11)
@@ -133,7 +140,7 @@ class Workspace:
             "type": "context", "conversation_id": conversation_id,
             "conversation": state.model_dump(exclude={"gsi2pk", "escalation_key"}),
             "customer": customer.model_dump() if customer else {"customer_id": state.customer_id},
-            "identities": self._identities(state.customer_id),
+            "identities": [i.model_dump(exclude_none=True) for i in self._identities.for_customer(state.customer_id)],
             "transcript": [m.model_dump(exclude_none=True) for m in transcript],
             "past_conversations": past,
             "rating": self.csat.get(conversation_id),
@@ -142,22 +149,11 @@ class Workspace:
     def assist(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         """Suggested replies for the latest customer message (empty while no model is trained)."""
         self._visible(principal, conversation_id)
-        recent, _ = self.conversations.store.list_messages(conversation_id, limit=30)
+        recent, _ = self.conversations.list_messages(conversation_id, limit=30)
         latest = next((m for m in reversed(recent) if m.sender.type == "customer" and m.text), None)
-        suggestions = self._suggest(latest.text) if latest and self._suggest else []
+        suggestions = self._suggest(latest.text) if latest and latest.text and self._suggest else []
         return {"type": "suggestions", "conversation_id": conversation_id,
                 "message_id": latest.message_id if latest else None, "suggestions": suggestions}
-
-    def _identities(self, customer_id: str) -> list[dict[str, Any]]:
-        """The customer's channel identities (written by the channels domain; empty until it does)."""
-        items = query_all(self.conversations.store._db, TableName=self.conversations.store._table,
-                          IndexName=schema.GSI1, KeyConditionExpression="gsi1pk = :pk AND begins_with(gsi1sk, :p)",
-                          ExpressionAttributeValues={":pk": encode_value(keys.customer_pk(customer_id)),
-                                                     ":p": encode_value(keys.IDENTITY_GSI1_PREFIX)})
-        out = []
-        for item in (decode(i) or {} for i in items):
-            out.append({k: v for k, v in item.items() if not k.startswith(("pk", "sk", "gsi")) and k != "expires_at"})
-        return out
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -168,7 +164,7 @@ class Workspace:
             canned = self.store.get_canned(canned_id)
             if canned is None:
                 raise NotFound(f"canned response {canned_id} not found", code="canned_not_found")
-            customer = self.conversations.store.get_customer(state.customer_id)
+            customer = self.conversations.get_customer(state.customer_id)
             agent = self.store.get_agent(principal.id)
             text = fill_placeholders(canned["text"], customer_name=customer.name if customer else None,
                                      agent_name=(agent.name if agent else None) or principal.name)
@@ -178,10 +174,11 @@ class Workspace:
                                          DedupKey(f"agent#{principal.id}", client_msg_id))
         if not result.duplicate and state.first_agent_reply_ms is None:
             self.store.note_first_agent_reply(conversation_id, result.message.ts_ms)
-        if not result.duplicate:  # -- analytics --
-            emit_for("agent_reply", conversation_id=conversation_id, customer_id=state.customer_id,
-                     channel=state.channel, ts_ms=result.message.ts_ms, agent_id=principal.id,
-                     message_id=result.message.message_id, first_response=state.first_agent_reply_ms is None)
+        if not result.duplicate:
+            self._publish(AgentReplied(conversation_id=conversation_id, customer_id=state.customer_id,
+                                       channel=state.channel, ts_ms=result.message.ts_ms, agent_id=principal.id,
+                                       message_id=result.message.message_id,
+                                       first_response=state.first_agent_reply_ms is None))
         return result
 
     def note(self, principal: Principal, conversation_id: str, *, client_msg_id: str, text: str) -> AppendResult:
@@ -224,9 +221,10 @@ class Workspace:
             except ConversationTaken as exc:
                 raise Conflict("the conversation changed meanwhile", code="conflict") from exc
             fresh = self.store.routing_state(conversation_id)
-            emit_for("transfer", conversation_id=conversation_id, customer_id=state.customer_id,  # -- analytics --
-                     channel=state.channel, from_agent_id=holder, to_agent_id=to_agent, reason=note)
-            self.routing._send_offer(to_agent, fresh or state, expires)
+            self._publish(ConversationTransferred(conversation_id=conversation_id, customer_id=state.customer_id,
+                                                  channel=state.channel, ts_ms=self._now(), from_agent_id=holder,
+                                                  to_agent_id=to_agent, reason=note))
+            self.routing.send_offer(to_agent, fresh or state, expires)
             self.routing.dispatch()  # the previous holder has a free slot
             return {"conversation_id": conversation_id, "offered_to": to_agent}
         if self.store.get_team(to_team or "") is None:
@@ -234,8 +232,9 @@ class Workspace:
         waiting = state.model_copy(update={"declined_by": [*state.declined_by, holder]})
         if not self.store.release(waiting, holder, to_queue=True, team_id=to_team):
             raise Conflict("the conversation changed meanwhile", code="conflict")
-        emit_for("transfer", conversation_id=conversation_id, customer_id=state.customer_id,  # -- analytics --
-                 channel=state.channel, from_agent_id=holder, to_queue=to_team, reason=note)
+        self._publish(ConversationTransferred(conversation_id=conversation_id, customer_id=state.customer_id,
+                                              channel=state.channel, ts_ms=self._now(), from_agent_id=holder,
+                                              to_queue=to_team, reason=note))
         self.routing.dispatch()
         return {"conversation_id": conversation_id, "queued_for_team": to_team}
 
@@ -251,13 +250,14 @@ class Workspace:
             self.store.release(state, holder, to_queue=False, resolved=True)
         self.conversations.close(conversation_id, "resolved")
         logger.info("resolved", extra={"conversation_id": conversation_id, "agent_id": holder})
-        # -- analytics: handle time from assignment (else from queueing) to resolution --
+        # handle time runs from assignment (else from queueing) to resolution
         now = ids.now_ms()
         began = state.assigned_ms or state.queued_ms or state.created_ms or now
-        ids_ = {"conversation_id": conversation_id, "customer_id": state.customer_id, "channel": state.channel,
-                "ts_ms": now}
-        emit_for("resolution", **ids_, resolved_by="agent", agent_id=holder, handle_seconds=max(0, now - began) / 1000)
-        emit_for("conversation_closed", **ids_, abandoned=False)
+        self._publish(ConversationResolved(conversation_id=conversation_id, customer_id=state.customer_id,
+                                           channel=state.channel, ts_ms=now, resolved_by="agent", agent_id=holder,
+                                           handle_seconds=max(0, now - began) / 1000))
+        self._publish(ConversationEnded(conversation_id=conversation_id, customer_id=state.customer_id,
+                                        channel=state.channel, ts_ms=now, abandoned=False))
         self.routing.dispatch()
         return {"conversation_id": conversation_id, "status": "closed", "csat_requested": config.csat_enabled}
 
@@ -275,8 +275,7 @@ class Workspace:
             self.store.mark_queued(conversation_id)
             self.store.enqueue(reopened.model_copy(update={"routing_status": "queued", "queued_ms": self._now()}))
             self.routing.dispatch()
-        for connection in self.conversations.connections.for_owner("customer", state.customer_id):
-            self.conversations.connections.attach(connection.connection_id, conversation_id)
+        self.conversations.attach_customer(state.customer_id, conversation_id)
         self.csat.clear_pending(state.customer_id)
         return {"conversation_id": conversation_id, "status": "open",
                 "assigned_agent": (self.store.routing_state(conversation_id) or reopened).assigned_agent}
@@ -293,36 +292,37 @@ class Workspace:
     def escalate(self, principal: Principal, conversation_id: str, *, reason: str, skills: list[str],
                  language: str | None, team_id: str | None) -> dict[str, Any]:
         """Agent side: a supervisor puts a (bot-handled) conversation in the human queue."""
-        self.require_role(principal, "supervisor", "admin")
+        self.require_role(principal, *SUPERVISORS)
         state = self.store.routing_state(conversation_id)
         if state is None or state.status != "open":
             raise NotFound("no such open conversation", code="not_found")
-        customer = self.conversations.store.get_customer(state.customer_id)
+        customer = self.conversations.get_customer(state.customer_id)
         request = EscalationRequest(
             conversation_id=conversation_id, customer_id=state.customer_id, reason=reason, skills=skills,
             language=language or state.language, vip=bool(customer and customer.vip), team_id=team_id,
-            requested_at=ids.iso_from_ms(self._now()), source="supervisor",
+            requested_at=ids.datetime_from_ms(self._now()), source="supervisor",
             idempotency_key=f"supervisor:{principal.id}:{conversation_id}:{self._now() // 60000}")
-        self._publish(request)
-        emit_for("handoff", conversation_id=conversation_id, customer_id=state.customer_id,  # -- analytics --
-                 channel=state.channel, reason=reason)
+        self._escalate(request)
+        self._publish(HandoffRequested(conversation_id=conversation_id, customer_id=state.customer_id,
+                                       channel=state.channel, ts_ms=self._now(), reason=reason))
         return {"conversation_id": conversation_id, "escalation": "queued", "idempotency_key": request.idempotency_key}
 
     def request_human(self, customer_id: str, channel: str, vip: bool, *, reason: str | None, language: str,
                       client_msg_id: str | None, conversation_hint: str | None = None) -> EscalationRequest:
         """The customer asks for a person (the `requestHuman` frame)."""
         conversation_id = conversation_hint or self.conversations.ensure_open(customer_id, channel)
-        conversation = self.conversations.store.get_conversation(conversation_id)
+        conversation = self.conversations.get_conversation(conversation_id)
         if conversation is None or conversation.status != "open":
             conversation_id = self.conversations.ensure_open(customer_id, channel)
         key = client_msg_id or str(self._now() // 60000)
         request = EscalationRequest(
             conversation_id=conversation_id, customer_id=customer_id, reason=reason or "customer_request",
-            language=language, vip=vip, requested_at=ids.iso_from_ms(self._now()), source="customer",
+            language=language, vip=vip, requested_at=ids.datetime_from_ms(self._now()), source="customer",
             idempotency_key=f"customer:{conversation_id}:{key}")
-        self._publish(request)
-        emit_for("handoff", conversation_id=conversation_id, customer_id=customer_id,  # -- analytics --
-                 channel=conversation.channel if conversation else channel, reason=request.reason)
+        self._escalate(request)
+        self._publish(HandoffRequested(conversation_id=conversation_id, customer_id=customer_id,
+                                       channel=conversation.channel if conversation else channel, ts_ms=self._now(),
+                                       reason=request.reason))
         return request
 
     def ticket_from_conversation(self, principal: Principal, conversation_id: str, data: TicketInput) -> Any:
@@ -334,20 +334,12 @@ class Workspace:
     # -- supervisors ----------------------------------------------------------------------------
 
     def load_view(self, principal: Principal) -> list[dict[str, Any]]:
-        self.require_role(principal, "supervisor", "admin")
+        self.require_role(principal, *SUPERVISORS)
         return [a.model_dump() for a in self.store.list_agents()]
 
     def queue_view(self, principal: Principal) -> list[dict[str, Any]]:
-        self.require_role(principal, "supervisor", "admin")
+        self.require_role(principal, *SUPERVISORS)
         return self.routing.queue_view()
-
-    def notify(self, assignee: str | None, frame: dict[str, Any]) -> None:
-        """SLA alerts: to the assignee and every supervisor and admin."""
-        targets = {a.agent_id for a in self.store.list_agents() if a.role in ("supervisor", "admin")}
-        if assignee:
-            targets.add(assignee)
-        for agent_id in sorted(targets):
-            self.routing._push_agent(agent_id, frame)
 
     # -- sweeps ---------------------------------------------------------------------------------
 
@@ -370,38 +362,18 @@ class Workspace:
                 if self.conversations.close(state.conversation_id, "idle"):
                     closed += 1
                     logger.info("closed idle conversation", extra={"conversation_id": state.conversation_id})
-                    _emit_idle_close(state, now)  # -- analytics --
+                    self._idle_closed(state, now)
         self.store.set_sweep_cursor(last_bucket)
         return closed
 
+    def _idle_closed(self, state: RoutingState, now: int) -> None:
+        """Left waiting for a human = abandoned; never handed over = resolved by the bot."""
+        cid, customer, channel = state.conversation_id, state.customer_id, state.channel
+        if state.routing_status is None:
+            last = state.last_message_ms or state.created_ms or now
+            self._publish(ConversationResolved(conversation_id=cid, customer_id=customer, channel=channel, ts_ms=now,
+                                               resolved_by="bot", agent_id=None,
+                                               handle_seconds=max(0, last - state.created_ms) / 1000))
+        self._publish(ConversationEnded(conversation_id=cid, customer_id=customer, channel=channel, ts_ms=now,
+                                        abandoned=state.routing_status in ("queued", "offered")))
 
-def _emit_idle_close(state: RoutingState, now: int) -> None:
-    """-- analytics: left waiting for a human = abandoned; never handed over = resolved by the bot."""
-    ids_ = {"conversation_id": state.conversation_id, "customer_id": state.customer_id, "channel": state.channel,
-            "ts_ms": now}
-    if state.routing_status is None:
-        last = state.last_message_ms or state.created_ms or now
-        emit_for("resolution", **ids_, resolved_by="bot", handle_seconds=max(0, last - state.created_ms) / 1000)
-    emit_for("conversation_closed", **ids_, abandoned=state.routing_status in ("queued", "offered"))
-
-
-class AgentRelay:
-    """MessageListener: messages of an assigned conversation reach the agent's sockets (with `meta`,
-    notes included); every message moves its conversation's idle bucket; survey answers are recorded."""
-
-    def __init__(self, workspace_factory: Callable[[], Workspace]) -> None:
-        self._workspace = workspace_factory
-
-    def on_message(self, message: Message) -> None:
-        workspace = self._workspace()
-        state = workspace.store.routing_state(message.conversation_id)
-        if state is None:
-            return
-        bucket = message.ts_ms // IDLE_BUCKET_MS
-        if state.status == "open" and state.gsi2pk != f"IDLE#{bucket}":
-            workspace.store.touch_activity(message.conversation_id, bucket, message.ts_ms)
-        frame = {"type": "message", "message": message.model_dump(exclude_none=True)}
-        for agent_id in {a for a in (state.assigned_agent,) if a}:
-            workspace.routing._push_agent(agent_id, frame)
-        if message.sender.type == "customer" and message.visibility == "public":
-            workspace.csat.on_customer_message(message)

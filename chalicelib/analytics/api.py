@@ -17,13 +17,15 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from chalicelib import ids
 from chalicelib.auth import tokens
-from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.auth.authenticator import AgentAuthenticator
+from chalicelib.auth.roles import SUPERVISORS
+from chalicelib.errors import InvalidInput
+from chalicelib.http import rest_errors
 
 from .kpis import DEFAULT_TABLE, AthenaEngine, ReportWindow, athena_query, compute_kpis, load_sql
 
 logger = Logger(child=True)
 
-SUPERVISOR_ROLES = {"supervisor", "admin"}
 MAX_KPI_DAYS = 92
 
 
@@ -102,20 +104,15 @@ class _PrefetchingAthena:
 
 
 class MetricsApi:
-    def __init__(self, settings: Any, secret: Callable[[str], str], live: Any,
+    def __init__(self, auth: AgentAuthenticator, live: Any,
                  engine_factory: Callable[[], Any], queue_stats: Callable[[], dict[str, Any]]) -> None:
-        self._settings = settings
-        self._secret = secret
+        self._auth = auth
         self._live = live
         self._engine_factory = engine_factory
         self._queue_stats = queue_stats
 
     def authorize(self, headers: Mapping[str, str] | None) -> tokens.AgentClaims:
-        authorization = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), None)
-        claims = tokens.verify_agent(tokens.bearer_token(authorization), self._secret("AGENT_TOKEN_SECRET"))
-        if claims.role not in SUPERVISOR_ROLES:
-            raise Forbidden("the supervisor or admin role is required", code="forbidden")
-        return claims
+        return self._auth.from_headers(headers, SUPERVISORS)
 
     def _engine(self, names: list[str]) -> Any:
         engine = self._engine_factory()
@@ -164,12 +161,24 @@ class MetricsApi:
         return result.model_dump(mode="json")
 
 
-def routing_queue_stats() -> dict[str, Any]:
-    """Waiting conversations and online agents from the routing domain's store (None if absent)."""
-    from chalicelib import wiring
 
-    routing_store = getattr(wiring, "routing_store", None)
-    if routing_store is None:
-        return {}
-    store = routing_store()
-    return {"queue_length": len(store.waiting()), "agents_online": len(store.online_agents())}
+class MetricsRest:
+    """`/metrics/*`: supervisors and admins only; domain errors become JSON 4xx answers."""
+
+    def __init__(self, api: MetricsApi) -> None:
+        self._api = api
+
+    @rest_errors
+    def kpis(self, request: Any) -> Any:
+        self._api.authorize(request.headers)
+        return self._api.kpis(request.query_params)
+
+    @rest_errors
+    def live(self, request: Any) -> Any:
+        self._api.authorize(request.headers)
+        return self._api.live()
+
+    @rest_errors
+    def forecast(self, request: Any) -> Any:
+        self._api.authorize(request.headers)
+        return self._api.forecast(request.query_params)

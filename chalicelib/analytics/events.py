@@ -28,7 +28,7 @@ from .redact import redact_text
 
 SCHEMA_VERSION = 1
 
-# Every channel a stored message can carry (chalicelib.conversations.models / chat.handler).
+# Every channel a stored message can carry (chalicelib.core.models / chat.handler).
 Channel = Literal[
     "app", "miniprogram", "web", "wechat", "whatsapp", "messenger", "telegram", "line", "generic"
 ]

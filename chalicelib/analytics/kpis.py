@@ -24,6 +24,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, field_validator
 
+from chalicelib.settings import SettingsError
+
 from .events import COLUMNS
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -538,3 +540,22 @@ def compute_kpis(engine: KpiEngine, start: datetime, end: datetime) -> KpiReport
         elif rows:
             values[field_name] = model.model_validate(_clean(rows[0], model))
     return KpiReport.model_validate(values)
+
+
+class KpiEngines:
+    """Makes the engine KPIs run on: ``KPI_ENGINE=athena`` (AWS, default) or ``duckdb`` (the local stack)."""
+
+    def __init__(self, settings: Any, *, s3: Callable[[], Any], athena: Callable[[], Any], bucket: Callable[[], str],
+                 resolve: Callable[[str], str]) -> None:
+        self._settings = settings
+        self._s3, self._athena, self._bucket, self._resolve = s3, athena, bucket, resolve
+
+    def create(self) -> DuckDBEngine | AthenaEngine:
+        if self._settings.kpi_engine == "duckdb":
+            return DuckDBEngine(s3_client=self._s3(), bucket=self._bucket())
+        if not self._settings.athena_database:
+            raise SettingsError("environment variable ATHENA_DATABASE must be set (or KPI_ENGINE=duckdb)")
+        output = self._settings.athena_output_location or f"s3://{self._bucket()}/athena-results/"
+        return AthenaEngine(self._athena(), database=self._settings.athena_database,
+                            workgroup=self._settings.athena_workgroup, output_location=self._resolve(output),
+                            timeout=25.0)

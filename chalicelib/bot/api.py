@@ -8,21 +8,24 @@ an optional ``If-Match: <version>`` header (409 ``version_conflict`` if the KB m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.auth.authenticator import AgentAuthenticator
+from chalicelib.auth.roles import ANY_ROLE, SUPERVISORS
 from chalicelib.bot import kb_io
 from chalicelib.bot.kb import ImportRequest, IntentBody, KnowledgeBaseStore, check_name
 from chalicelib.bot.training import TrainingQueue, TrainJob
 from chalicelib.errors import InvalidInput, NotFound
-from chalicelib.http import agent_claims, json_response, parse_body
+from chalicelib.http import json_response, parse_body, rest_errors
 
 logger = Logger(child=True)
 
-READERS = ("agent", "supervisor", "admin")
-WRITERS = ("supervisor", "admin")
+READERS = ANY_ROLE
+WRITERS = SUPERVISORS
 
 
 class CsvImportRequest(BaseModel):
@@ -47,7 +50,10 @@ def _if_match(request: Any) -> int | None:
 
 
 class KnowledgeBaseApi:
-    def __init__(self, store: KnowledgeBaseStore, queue: TrainingQueue) -> None:
+    def __init__(self, store: KnowledgeBaseStore, queue: TrainingQueue, auth: AgentAuthenticator,
+                 model_pointer: Callable[[], Any]) -> None:
+        self._auth = auth
+        self._model_pointer = model_pointer
         self._store = store
         self._queue = queue
 
@@ -60,8 +66,10 @@ class KnowledgeBaseApi:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def list(self, request: Any, model_pointer: Any = None) -> Any:
-        agent_claims(request, READERS)
+    @rest_errors
+    def list(self, request: Any) -> Any:
+        model_pointer = self._model_pointer()
+        self._auth.claims(request, READERS)
         snapshot = self._store.snapshot()
         return json_response({
             "version": snapshot.version,
@@ -69,15 +77,21 @@ class KnowledgeBaseApi:
             "model": model_pointer.model_dump() if model_pointer is not None else None,
         })
 
+    def intent(self, request: Any, name: str) -> Any:
+        """GET, PUT or DELETE one intent."""
+        return {"GET": self.get, "PUT": self.put, "DELETE": self.delete}[request.method](request, name)
+
+    @rest_errors
     def get(self, request: Any, name: str) -> Any:
-        agent_claims(request, READERS)
+        self._auth.claims(request, READERS)
         intent = self._store.get(check_name(name))
         if intent is None:
             raise NotFound(f"intent {name} not found", code="intent_not_found")
         return json_response(intent.model_dump())
 
+    @rest_errors
     def export(self, request: Any) -> Any:
-        agent_claims(request, READERS)
+        self._auth.claims(request, READERS)
         fmt = ((request.query_params or {}).get("format") or "json").lower()
         snapshot = self._store.snapshot()
         if fmt == "json":
@@ -92,26 +106,30 @@ class KnowledgeBaseApi:
 
     # -- writes ------------------------------------------------------------------------------
 
+    @rest_errors
     def put(self, request: Any, name: str) -> Any:
-        claims = agent_claims(request, WRITERS)
+        claims = self._auth.claims(request, WRITERS)
         body = parse_body(request, IntentBody)
         intent = self._store.put(check_name(name), body, actor=claims.sub, if_version=_if_match(request))
         queued = self._retrain(intent.kb_version, claims.sub)
         return json_response({"version": intent.kb_version, "training_queued": queued,
                               "intent": intent.model_dump()})
 
+    @rest_errors
     def delete(self, request: Any, name: str) -> Any:
-        claims = agent_claims(request, WRITERS)
+        claims = self._auth.claims(request, WRITERS)
         version = self._store.delete(check_name(name), actor=claims.sub, if_version=_if_match(request))
         return json_response({"version": version, "training_queued": self._retrain(version, claims.sub)})
 
+    @rest_errors
     def import_json(self, request: Any) -> Any:
-        claims = agent_claims(request, WRITERS)
+        claims = self._auth.claims(request, WRITERS)
         document = parse_body(request, ImportRequest)
         return self._import(document, document.replace, claims.sub, _if_match(request))
 
+    @rest_errors
     def import_csv(self, request: Any) -> Any:
-        claims = agent_claims(request, WRITERS)
+        claims = self._auth.claims(request, WRITERS)
         body = parse_body(request, CsvImportRequest)
         document = kb_io.from_csv(body.examples_csv, body.answers_csv)
         return self._import(document, body.replace, claims.sub, _if_match(request))
@@ -125,7 +143,8 @@ class KnowledgeBaseApi:
         return json_response({"version": version, "written": written, "deleted": deleted,
                               "training_queued": queued})
 
+    @rest_errors
     def train(self, request: Any) -> Any:
-        claims = agent_claims(request, WRITERS)
+        claims = self._auth.claims(request, WRITERS)
         version = self._store.version()
         return json_response({"version": version, "training_queued": self._retrain(version, claims.sub)}, 202)

@@ -1,4 +1,4 @@
-"""The bot in the conversation: a MessageListener that answers customers on every channel.
+"""The bot in the conversation: a `MessageStored` subscriber that answers customers on every channel.
 
 For each new public customer message (text or postback), unless the conversation is with a human
 (the routing domain's ``assigned_agent`` / ``routing_status`` on the conversation, or the bot already
@@ -21,10 +21,12 @@ from aws_lambda_powertools import Logger
 
 from chalicelib import ids
 from chalicelib.bot.policy import Decision, DialoguePolicy
-from chalicelib.conversations.models import Message, MessageDraft, Sender
+from chalicelib.conversations.service import ConversationService
+from chalicelib.core.events import MessageStored
+from chalicelib.core.models import DedupKey, Message, MessageDraft, Sender
+from chalicelib.routing.models import EscalationRequest
 from chalicelib.store import keys
 from chalicelib.store.codec import decode, encode_value
-from chalicelib.store.conversation_store import DedupKey
 
 logger = Logger(child=True)
 
@@ -73,9 +75,9 @@ class BotState:
                              UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeValues=values)
 
 
-class BotListener:
-    def __init__(self, conversations: Any, state: BotState, policy: DialoguePolicy,
-                 model: Callable[[], Any], escalate: Callable[[Any], Any], enabled: bool = True) -> None:
+class BotResponder:
+    def __init__(self, conversations: ConversationService, state: BotState, policy: DialoguePolicy,
+                 model: Callable[[], Any], escalate: Callable[[EscalationRequest], Any], enabled: bool = True) -> None:
         self._conversations = conversations
         self._state = state
         self._policy = policy
@@ -83,7 +85,8 @@ class BotListener:
         self._escalate = escalate
         self._enabled = enabled
 
-    def on_message(self, message: Message) -> None:
+    def on_message(self, event: MessageStored) -> None:
+        message = event.message
         if not self._enabled or message.sender.type != "customer" or message.visibility != "public":
             return
         text = (message.text or "").strip()
@@ -110,9 +113,7 @@ class BotListener:
             self._escalate(self._escalation(message, decision, vip))
 
     @staticmethod
-    def _escalation(message: Message, decision: Decision, vip: bool) -> Any:
-        from chalicelib.routing.models import EscalationRequest
-
+    def _escalation(message: Message, decision: Decision, vip: bool) -> EscalationRequest:
         return EscalationRequest(
             conversation_id=message.conversation_id, customer_id=message.sender.id, reason=decision.reason,
             language=decision.language, vip=vip,

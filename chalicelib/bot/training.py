@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +170,11 @@ class Trainer:
     def __init__(self, kb: KnowledgeBaseStore, registry: ModelRegistry) -> None:
         self._kb = kb
         self._registry = registry
+
+    def handle_records(self, records: Iterable[Any]) -> None:
+        """The training queue's records (batch size 1): a failure raises, so SQS retries, then dead-letters."""
+        for record in records:
+            self.handle(parse_job(record.body))
 
     def handle(self, job: TrainJob) -> TrainOutcome:
         live = self._registry.pointer(consistent=True)

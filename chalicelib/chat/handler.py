@@ -15,14 +15,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib import ids
 from chalicelib.auth import tokens
-from chalicelib.chat import frames
-from chalicelib.chat.push import Pusher, management_endpoint
-from chalicelib.conversations.models import MessageDraft, Sender
+from chalicelib.chat.extension import FrameExtension, FrameHandler
+from chalicelib.chat.push import management_endpoint
 from chalicelib.conversations.service import ConversationService
-from chalicelib.errors import ConnectionGone, DomainError
+from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
+from chalicelib.errors import DomainError
+from chalicelib.realtime import frames
+from chalicelib.realtime.notifier import Notifier
 from chalicelib.settings import Settings
 from chalicelib.store.connection_store import Connection, ConnectionStore
-from chalicelib.store.conversation_store import AppendResult, DedupKey
 
 logger = Logger(child=True)
 
@@ -37,40 +38,31 @@ class ConnectResult:
 
 class ChatHandler:
     def __init__(self, settings: Settings, service: ConversationService, connections: ConnectionStore,
-                 pusher: Pusher, secret: Callable[[str], str], metrics: Metrics) -> None:
+                 notifier: Notifier, secret: Callable[[str], str], metrics: Metrics,
+                 extension: FrameExtension | None = None) -> None:
         self._settings = settings
         self._service = service
         self._connections = connections
-        self._pusher = pusher
+        self._notifier = notifier
         self._secret = secret
         self._metrics = metrics
-        self._handlers: dict[type, Callable[[Connection, Any, str], None]] = {
-            frames.SendMessage: self._send_message,
+        self._extension = extension or FrameExtension()
+        self._models = {**frames.CLIENT_FRAMES, **self._extension.models}
+        self._handlers: dict[type[frames.Frame], FrameHandler] = {
             frames.History: self._history,
-            frames.Ping: lambda connection, frame, endpoint: self._reply(endpoint, connection.connection_id,
-                                                                         {"type": "pong"}),
+            frames.Ping: lambda connection, frame: frames.pong(),
+            **self._extension.handlers,
         }
 
-    def register(self, frame_type: type, handler: Callable[[Connection, Any, str], None]) -> None:
-        """Add a frame handler from another domain (agents register theirs)."""
-        self._handlers[frame_type] = handler
-
     # -- agents (routing domain) -------------------------------------------------------------
-    # An agent connects with `?token=<agent JWT>&as=agent`. `agent_gate` may refuse the claims by
-    # raising a DomainError (e.g. an unregistered agent); `on_disconnect` hooks see the closed
-    # connection (the agents domain marks an agent offline when their last socket closes).
-
-    agent_gate: Callable[[tokens.AgentClaims], None] | None = None
-    disconnect_hooks: tuple[Callable[[Connection], None], ...] = ()
-
-    def on_disconnect(self, hook: Callable[[Connection], None]) -> None:
-        self.disconnect_hooks = (*self.disconnect_hooks, hook)
+    # An agent connects with `?token=<agent JWT>&as=agent`. The extension's `agent_gate` may refuse
+    # the claims by raising a DomainError (e.g. an unregistered agent); when an agent's last socket
+    # closes, its `agent_offline` runs (the agents domain marks them offline).
 
     def _connect_agent(self, connection_id: str, context: Mapping[str, Any], token: str | None) -> ConnectResult:
         try:
             claims = tokens.verify_agent(token, self._secret("AGENT_TOKEN_SECRET"))
-            if self.agent_gate is not None:
-                self.agent_gate(claims)
+            self._extension.agent_gate(claims)
         except DomainError as exc:
             self._metrics.add_metric(name="ConnectionsRefused", unit=MetricUnit.Count, value=1)
             logger.info("agent connection refused", extra={"reason": exc.code})
@@ -103,12 +95,12 @@ class ChatHandler:
         if channel not in CUSTOMER_CHANNELS:
             return ConnectResult(400, {"code": "invalid_channel",
                                        "message": f"channel must be one of {sorted(CUSTOMER_CHANNELS)}"})
-        self._service.store.upsert_customer(claims.sub, name=claims.name, vip=claims.vip)
+        self._service.upsert_customer(claims.sub, name=claims.name, vip=claims.vip)
         connection = Connection(
             connection_id=connection_id, owner_type="customer", owner_id=claims.sub,
             endpoint=management_endpoint(context, self._settings.region,
                                          self._settings.websocket_management_endpoint),
-            connected_ms=ids.now_ms(), conversation_id=self._service.store.open_conversation_id(claims.sub),
+            connected_ms=ids.now_ms(), conversation_id=self._service.open_conversation_id(claims.sub),
             name=claims.name, vip=claims.vip, channel=channel,
         )
         self._connections.put(connection)
@@ -119,13 +111,14 @@ class ChatHandler:
     def disconnect(self, event: Mapping[str, Any]) -> None:
         connection_id = event["requestContext"]["connectionId"]
         logger.append_keys(connection_id=connection_id)
-        gone = self._connections.get(connection_id) if self.disconnect_hooks else None
+        gone = self._connections.get(connection_id)
         self._connections.delete(connection_id)
-        for hook in self.disconnect_hooks if gone is not None else ():
-            try:
-                hook(gone)
-            except Exception:  # a hook's failure must not fail the disconnect
-                logger.exception("disconnect hook failed")
+        if gone is None or gone.owner_type != "agent" or self._connections.for_owner("agent", gone.owner_id):
+            return
+        try:
+            self._extension.agent_offline(gone.owner_id)
+        except Exception:  # the hook's failure must not fail the disconnect
+            logger.exception("agent offline hook failed")
 
     # -- frames ------------------------------------------------------------------------------
 
@@ -142,11 +135,16 @@ class ChatHandler:
         logger.append_keys(customer_id=connection.owner_id, conversation_id=connection.conversation_id)
         frame = None
         try:
-            frame = frames.parse_frame(event.get("body"))
+            frame = frames.parse_frame(event.get("body"), self._models)
+            if isinstance(frame, frames.SendMessage):
+                self._send_message(connection, frame, endpoint)
+                return
             handler = self._handlers.get(type(frame))
             if handler is None:
                 raise frames.FrameError("unknown_action", f"action {frame.action!r} is not available here")
-            handler(connection, frame, endpoint)
+            answer = handler(connection, frame)
+            if answer is not None:
+                self._reply(endpoint, connection_id, answer)
         except frames.FrameError as exc:
             self._metrics.add_metric(name="FramesRejected", unit=MetricUnit.Count, value=1)
             logger.info("frame rejected", extra={"code": exc.code})
@@ -162,11 +160,8 @@ class ChatHandler:
                              channel=connection.channel or "app", text=frame.text, client_msg_id=frame.client_msg_id)
 
         def acknowledge(result: AppendResult) -> None:
-            message = result.message
-            logger.append_keys(conversation_id=message.conversation_id)
-            self._reply(endpoint, connection.connection_id, frames.ack(
-                frame.client_msg_id, message.message_id, message.seq, message.ts, message.conversation_id,
-                duplicate=result.duplicate))
+            logger.append_keys(conversation_id=result.message.conversation_id)
+            self._reply(endpoint, connection.connection_id, frames.ack_for(frame.client_msg_id, result))
 
         result = self._service.post_from_customer(
             connection.owner_id, draft, DedupKey(f"client#{connection.owner_id}", frame.client_msg_id),
@@ -178,15 +173,11 @@ class ChatHandler:
         if result.message.conversation_id != connection.conversation_id and not result.duplicate:
             self._connections.attach(connection.connection_id, result.message.conversation_id)
 
-    def _history(self, connection: Connection, frame: frames.History, endpoint: str) -> None:
+    def _history(self, connection: Connection, frame: frames.History) -> dict[str, Any]:
         conversation_id, messages, has_more = self._service.history(
             connection.owner_id, frame.conversation_id, after_seq=frame.after_seq, before_seq=frame.before_seq,
             limit=min(frame.limit, self._settings.history_page_max))
-        self._reply(endpoint, connection.connection_id,
-                    frames.history([m.public_view() for m in messages], has_more, conversation_id))
+        return frames.history([m.public_view() for m in messages], has_more, conversation_id)
 
     def _reply(self, endpoint: str, connection_id: str, frame: dict[str, Any]) -> None:
-        try:
-            self._pusher.send(endpoint, connection_id, frame)
-        except ConnectionGone:
-            self._connections.delete(connection_id)
+        self._notifier.send(endpoint, connection_id, frame)

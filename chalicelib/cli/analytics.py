@@ -82,9 +82,9 @@ def _progress(args: argparse.Namespace) -> Any:
 
 def _engine(args: argparse.Namespace) -> Any:
     if args.engine == "athena":
-        from chalicelib import wiring
+        from chalicelib.services import services
 
-        return wiring.kpi_engine()
+        return services().kpi_engines.create()
     from chalicelib.analytics.kpis import DuckDBEngine
 
     if args.data:
@@ -93,9 +93,9 @@ def _engine(args: argparse.Namespace) -> Any:
 
     bucket = args.bucket
     if not bucket:
-        from chalicelib import wiring
+        from chalicelib.services import services
 
-        bucket = wiring.bucket_name()
+        bucket = services().bucket_name
     return DuckDBEngine(s3_client=boto3.client("s3"), bucket=bucket)
 
 

@@ -2,70 +2,91 @@
 
 The WebSocket chat, the social webhooks, the bot and agents all write through `post_*`, so the
 rules live in one place: one open conversation per customer (a new one starts after the last was
-closed), idempotent appends keyed by the sender's own message id, and fan-out to every live
-connection of the conversation followed by the registered listeners (bot, analytics, channels).
+closed), idempotent appends keyed by the sender's own message id, fan-out to every live connection
+of the conversation, then one `MessageStored` event on the bus for everything else that reacts
+(bot, analytics, agents, channels: see the subscriptions table in `chalicelib.services`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
-from aws_lambda_powertools import Logger
+from chalicelib.core.events import MessageStored
+from chalicelib.core.models import (
+    AppendResult,
+    Conversation,
+    ConversationClosed,
+    Customer,
+    DedupKey,
+    Message,
+    MessageDraft,
+)
+from chalicelib.errors import Forbidden, NotFound
+from chalicelib.realtime import frames
+from chalicelib.realtime.notifier import Delivery, Notifier
+from chalicelib.store.connection_store import ConnectionStore
+from chalicelib.store.conversation_store import ConversationStore
 
-from chalicelib.conversations.models import Message, MessageDraft
-from chalicelib.errors import ConnectionGone, Forbidden, NotFound
-from chalicelib.store.connection_store import Connection, ConnectionStore
-from chalicelib.store.conversation_store import AppendResult, ConversationClosed, ConversationStore, DedupKey
-
-logger = Logger(child=True)
-
-
-class Pushes(Protocol):
-    def send(self, endpoint: str, connection_id: str, frame: dict) -> None: ...
-
-
-class MessageListener(Protocol):
-    """Something that reacts to a newly stored message (the bot, analytics, outbound channels)."""
-
-    def on_message(self, message: Message) -> None: ...
-
-
-@dataclass(frozen=True)
-class Delivery:
-    delivered: int
-    gone: int
+Publish = Callable[[object], None]
 
 
 class ConversationService:
-    def __init__(self, store: ConversationStore, connections: ConnectionStore, pusher: Pushes,
-                 listeners: list[MessageListener] | None = None,
-                 on_gone: Callable[[str], None] | None = None) -> None:
-        self.store = store
-        self.connections = connections
-        self._pusher = pusher
-        self._listeners = list(listeners or [])
-        self._on_gone = on_gone
+    def __init__(self, store: ConversationStore, connections: ConnectionStore, notifier: Notifier,
+                 publish: Publish) -> None:
+        self._store = store
+        self._connections = connections
+        self._notifier = notifier
+        self._publish = publish
 
-    def add_listener(self, listener: MessageListener) -> None:
-        self._listeners.append(listener)
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        return self._store.get_conversation(conversation_id)
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        return self._store.get_customer(customer_id)
+
+    def open_conversation_id(self, customer_id: str) -> str | None:
+        return self._store.open_conversation_id(customer_id)
+
+    def find_duplicate(self, dedup: DedupKey) -> Message | None:
+        return self._store.find_duplicate(dedup)
+
+    def list_messages(self, conversation_id: str, *, after_seq: int | None = None, before_seq: int | None = None,
+                      limit: int = 50) -> tuple[list[Message], bool]:
+        return self._store.list_messages(conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit)
+
+    def list_customer_conversations(self, customer_id: str, *, limit: int = 20) -> list[Conversation]:
+        return self._store.list_customer_conversations(customer_id, limit=limit)
+
+    # -- customers and their connections -----------------------------------------------------
+
+    def upsert_customer(self, customer_id: str, *, name: str | None, vip: bool) -> None:
+        self._store.upsert_customer(customer_id, name=name, vip=vip)
+
+    def attach(self, connection_id: str, conversation_id: str) -> None:
+        """Point one connection at a conversation (its fan-out target from now on)."""
+        self._connections.attach(connection_id, conversation_id)
+
+    def attach_customer(self, customer_id: str, conversation_id: str) -> None:
+        """Point every live connection of the customer at the conversation."""
+        for connection in self._connections.for_owner("customer", customer_id):
+            self._connections.attach(connection.connection_id, conversation_id)
 
     # -- conversations -----------------------------------------------------------------------
 
     def ensure_open(self, customer_id: str, channel: str) -> str:
         """The customer's open conversation; a new one (joined by their live connections) if none."""
-        conversation_id, created = self.store.open_conversation(customer_id, channel)
+        conversation_id, created = self._store.open_conversation(customer_id, channel)
         if created:
-            for connection in self.connections.for_owner("customer", customer_id):
-                self.connections.attach(connection.connection_id, conversation_id)
+            self.attach_customer(customer_id, conversation_id)
         return conversation_id
 
     def close(self, conversation_id: str, reason: str) -> bool:
-        conversation = self.store.get_conversation(conversation_id)
+        conversation = self._store.get_conversation(conversation_id)
         if conversation is None:
             raise NotFound(f"conversation {conversation_id} not found")
-        return self.store.close_conversation(conversation_id, conversation.customer_id, reason)
+        return self._store.close_conversation(conversation_id, conversation.customer_id, reason)
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -77,17 +98,17 @@ class ConversationService:
 
         `conversation_hint` (the conversation a connection last saw) saves a read; if that
         conversation has been closed meanwhile, the message goes to a new one. `acknowledge` runs
-        as soon as the message is stored (duplicates included), before fan-out and listeners, so
+        as soon as the message is stored (duplicates included), before fan-out and subscribers, so
         the sender's ack is never queued behind the bot's answer.
         """
         conversation_id = conversation_hint or self.ensure_open(customer_id, draft.channel)
         try:
-            result = self.store.append_message(conversation_id, draft, dedup)
+            result = self._store.append_message(conversation_id, draft, dedup)
         except ConversationClosed:
-            if dedup is not None and (original := self.store.find_duplicate(dedup)) is not None:
+            if dedup is not None and (original := self._store.find_duplicate(dedup)) is not None:
                 return AppendResult(original, duplicate=True)
             conversation_id = self.ensure_open(customer_id, draft.channel)
-            result = self.store.append_message(conversation_id, draft, dedup)
+            result = self._store.append_message(conversation_id, draft, dedup)
         if acknowledge is not None:
             acknowledge(result)
         if not result.duplicate:
@@ -97,7 +118,7 @@ class ConversationService:
     def post(self, conversation_id: str, draft: MessageDraft, dedup: DedupKey | None = None,
              exclude_connection: str | None = None) -> AppendResult:
         """Store a bot, agent or system message in a given conversation and fan it out."""
-        result = self.store.append_message(conversation_id, draft, dedup)
+        result = self._store.append_message(conversation_id, draft, dedup)
         if not result.duplicate:
             self._after_append(result.message, exclude_connection)
         return result
@@ -106,19 +127,19 @@ class ConversationService:
                 before_seq: int | None, limit: int) -> tuple[str | None, list[Message], bool]:
         """A page of one of the customer's own conversations (default: open, else latest)."""
         if conversation_id is None:
-            conversation_id = self.store.open_conversation_id(customer_id)
+            conversation_id = self._store.open_conversation_id(customer_id)
             if conversation_id is None:
-                latest = self.store.list_customer_conversations(customer_id, limit=1)
+                latest = self._store.list_customer_conversations(customer_id, limit=1)
                 if not latest:
                     return None, [], False
                 conversation_id = latest[0].conversation_id
         else:
-            conversation = self.store.get_conversation(conversation_id)
+            conversation = self._store.get_conversation(conversation_id)
             # The same answer for "not yours" and "does not exist", so ids cannot be probed.
             if conversation is None or conversation.customer_id != customer_id:
                 raise Forbidden("no such conversation for this customer", code="forbidden")
-        messages, has_more = self.store.list_messages(conversation_id, after_seq=after_seq,
-                                                      before_seq=before_seq, limit=limit)
+        messages, has_more = self._store.list_messages(conversation_id, after_seq=after_seq,
+                                                       before_seq=before_seq, limit=limit)
         return conversation_id, [m for m in messages if m.visibility == "public"], has_more
 
     # -- fan-out -----------------------------------------------------------------------------
@@ -127,32 +148,9 @@ class ConversationService:
         """Send a `message` frame to every live connection of the conversation but the sender's."""
         if message.visibility != "public":
             return Delivery(0, 0)
-        frame = {"type": "message", "message": message.public_view()}
-        return self.push_to(self.connections.for_conversation(message.conversation_id), frame,
-                            exclude_connection)
-
-    def push_to(self, connections: list[Connection], frame: dict, exclude_connection: str | None = None) -> Delivery:
-        delivered = gone = 0
-        for connection in connections:
-            if connection.connection_id == exclude_connection:
-                continue
-            try:
-                self._pusher.send(connection.endpoint, connection.connection_id, frame)
-                delivered += 1
-            except ConnectionGone:
-                gone += 1
-                self.connections.delete(connection.connection_id)
-                logger.info("removed stale connection", extra={"stale_connection_id": connection.connection_id})
-                if self._on_gone:
-                    self._on_gone(connection.connection_id)
-            except Exception:  # one broken connection must not stop the rest of the fan-out
-                logger.exception("push failed", extra={"target_connection_id": connection.connection_id})
-        return Delivery(delivered, gone)
+        return self._notifier.to_conversation(message.conversation_id, frames.message(message.public_view()),
+                                              exclude=exclude_connection)
 
     def _after_append(self, message: Message, exclude_connection: str | None) -> None:
         self.fan_out(message, exclude_connection)
-        for listener in self._listeners:
-            try:
-                listener.on_message(message)
-            except Exception:  # a listener's failure must not undo or fail the stored message
-                logger.exception("message listener failed", extra={"listener": type(listener).__name__})
+        self._publish(MessageStored(message=message))

@@ -25,6 +25,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from pydantic import ValidationError
 
 from chalicelib import ids
@@ -32,6 +33,8 @@ from chalicelib.channels.errors import ChannelError, PolicyViolation, SendError
 from chalicelib.channels.http import HttpResponse
 from chalicelib.channels.policies import check_and_split
 from chalicelib.outbound.models import OutboundJob
+from chalicelib.realtime import frames
+from chalicelib.realtime.notifier import Notifier
 
 logger = Logger(child=True)
 
@@ -78,18 +81,18 @@ def platform_message_id(channel: str, response: HttpResponse) -> str | None:
 
 class OutboundConsumer:
     def __init__(self, deliveries: Any, sender: Any, secrets: Any, sqs: Any, queue_url: Callable[[str], str],
-                 dlq_name: str, conversations: Any, metrics: Any, max_attempts: int = MAX_ATTEMPTS) -> None:
+                 dlq_name: str, notifier: Notifier, metrics: Any, max_attempts: int = MAX_ATTEMPTS) -> None:
         self._deliveries = deliveries
         self._sender = sender
         self._secrets = secrets
         self._sqs = sqs
         self._queue_url = queue_url
         self._dlq_name = dlq_name
-        self._conversations = conversations
+        self._notifier = notifier
         self._metrics = metrics
         self._max_attempts = max_attempts
 
-    def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    def handle_batch(self, event: dict[str, Any], context: Any = None) -> PartialItemFailureResponse:
         # Every record failing (e.g. one job, retried) is still a partial response with its own
         # backoff, not a function error that would retry the batch at the queue's timeout.
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -215,12 +218,8 @@ class OutboundConsumer:
     def _notify_agents(self, job: OutboundJob, status: str, error: dict[str, Any]) -> None:
         """Agents watching the conversation see at once that the customer did not get the message."""
         try:
-            agents = [c for c in self._conversations.connections.for_conversation(job.conversation_id)
-                      if c.owner_type == "agent"]
-            if agents:
-                frame = {"type": "delivery", "conversation_id": job.conversation_id, "message_id": job.message_id,
-                         "seq": job.seq, "channel": job.channel, "status": status, "error": error}
-                self._conversations.push_to(agents, frame)
+            self._notifier.to_conversation(job.conversation_id, frames.delivery(
+                job.conversation_id, job.message_id, job.seq, job.channel, status, error), owner_type="agent")
         except Exception:
             logger.exception("could not notify agents of a delivery problem", extra={"message_id": job.message_id})
 

@@ -1,4 +1,4 @@
-"""Replies on the channel the customer wrote from: a `MessageListener` that enqueues outbound jobs.
+"""Replies on the channel the customer wrote from: a `MessageStored` subscriber that enqueues outbound jobs.
 
 For every new public bot, agent or system message, the conversation's reply route (META, written
 by the webhooks) says where the customer last wrote from. If that is a social channel - and the
@@ -15,7 +15,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.conversations.models import Message
+from chalicelib.core.events import MessageStored
+from chalicelib.core.models import Message
 from chalicelib.outbound.models import job_from_message
 from chalicelib.webhooks.inbound import SOCIAL_CHANNELS
 
@@ -33,7 +34,8 @@ class OutboundListener:
         self._queue_url = queue_url
         self._metrics = metrics
 
-    def on_message(self, message: Message) -> None:
+    def on_message(self, event: MessageStored) -> None:
+        message = event.message
         if message.sender.type == "customer" or message.visibility != "public":
             return
         route = self._deliveries.reply_route(message.conversation_id)

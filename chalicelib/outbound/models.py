@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.channels.models import OutboundMedia, OutboundMessage, QuickReply, Template
-from chalicelib.conversations.models import Message
+from chalicelib.core.models import Message
 
 _MEDIA_TYPES = {"image", "file", "audio", "video"}
 

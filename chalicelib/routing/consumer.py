@@ -9,21 +9,25 @@ rather than retried into the DLQ five times.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from chalicelib.observability import metrics
 from chalicelib.routing.models import EscalationRequest
 
+if TYPE_CHECKING:
+    from chalicelib.routing.service import RoutingService
+
 logger = Logger(child=True)
 
 
-def handle_batch(event: dict[str, Any], routing: Any, context: Any = None) -> dict[str, Any]:
+def handle_batch(event: dict[str, Any], routing: RoutingService, context: Any = None) -> PartialItemFailureResponse:
     processor = BatchProcessor(event_type=EventType.SQS)
 
     def record_handler(record: SQSRecord) -> str:
@@ -50,9 +54,12 @@ def handle_batch(event: dict[str, Any], routing: Any, context: Any = None) -> di
                                     context=context)
 
 
-def sweep(routing: Any, tickets: Any, workspace: Any) -> dict[str, int]:
-    result = {"offers_expired": routing.expire_offers(), "offers_made": routing.dispatch()}
-    result.update(tickets.check_sla())
-    result["idle_closed"] = workspace.close_idle()
-    logger.info("agent sweep", extra=result)
-    return result
+class EscalationConsumer:
+    """The escalation queue's consumer (partial batch failures are reported and retried)."""
+
+    def __init__(self, routing: RoutingService) -> None:
+        self._routing = routing
+
+    def handle_batch(self, event: dict[str, Any], context: Any = None) -> PartialItemFailureResponse:
+        return handle_batch(event, self._routing, context)
+

@@ -16,12 +16,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
-from chalicelib.conversations.models import MessageDraft, Sender
 from chalicelib.conversations.service import ConversationService
+from chalicelib.core.events import AgentAssigned, EscalatedOutOfHours
+from chalicelib.core.models import ConversationClosed, DedupKey, MessageDraft, Sender
 from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.realtime import frames
+from chalicelib.realtime.notifier import Notifier
 from chalicelib.routing.models import Agent, AgentStatus, DeskConfig, EscalationRequest, QueueEntry, RoutingState
 from chalicelib.routing.store import AgentUnavailable, ConversationTaken, RoutingStore
-from chalicelib.store.conversation_store import ConversationClosed, DedupKey
 
 logger = Logger(child=True)
 
@@ -30,19 +32,22 @@ DISPATCH_HEAD = 100  # queue entries considered per dispatch pass
 
 
 class RoutingService:
-    def __init__(self, store: RoutingStore, conversations: ConversationService,
-                 open_ticket: Callable[..., Any] | None = None, clock: Callable[[], int] = ids.now_ms) -> None:
+    def __init__(self, store: RoutingStore, conversations: ConversationService, notifier: Notifier,
+                 publish: Callable[[object], None],
+                 clock: Callable[[], int] = ids.now_ms) -> None:
         self.store = store
-        self.conversations = conversations
-        self._open_ticket = open_ticket
+        self._conversations = conversations
+        self._notifier = notifier
+        self._publish = publish
         self._now = clock
+        self._config_cache: tuple[int, DeskConfig] | None = None
 
     CONFIG_CACHE_MS = 5_000  # desk settings change rarely; a container re-reads them after 5 s
 
     @property
     def config(self) -> DeskConfig:
         now = self._now()
-        cached = getattr(self, "_config_cache", None)
+        cached = self._config_cache
         if cached is None or now - cached[0] > self.CONFIG_CACHE_MS or now < cached[0]:
             cached = (now, self.store.get_config())
             self._config_cache = cached
@@ -89,8 +94,9 @@ class RoutingService:
             return "already_routed"
         self._system_message(request.conversation_id, config.offline_message, {"routing": "offline"},
                              dedup=f"offline#{request.idempotency_key}")
-        if self._open_ticket is not None:
-            self._open_ticket(request)
+        self._publish(EscalatedOutOfHours(conversation_id=request.conversation_id, customer_id=request.customer_id,
+                                          reason=request.reason, urgent=bool(request.priority),
+                                          skills=tuple(request.skills), idempotency_key=request.idempotency_key))
         return "offline"
 
     # -- the queue ------------------------------------------------------------------------------
@@ -141,7 +147,7 @@ class RoutingService:
             agent.last_assigned_ms = self._now()
             if agent.load >= agent.capacity:
                 agents.pop(agent.agent_id, None)
-            self._send_offer(agent.agent_id, state, expires)
+            self.send_offer(agent.agent_id, state, expires)
             return True
         return False
 
@@ -167,8 +173,8 @@ class RoutingService:
                                  f"All our agents are busy. You are number {position} in the queue; "
                                  f"the estimated wait is about {minutes} minute{'s' if minutes > 1 else ''}.",
                                  {"queue": info}, dedup=f"queued#{entry.sk}")
-        frame = {"type": "queue", "conversation_id": entry.conversation_id, **info}
-        self.conversations.push_to(self.conversations.connections.for_conversation(entry.conversation_id), frame)
+        self._notifier.to_conversation(entry.conversation_id,
+                                       frames.typed("queue", conversation_id=entry.conversation_id, **info))
 
     def queue_view(self) -> list[dict[str, Any]]:
         return [{"position": i, **e.model_dump(exclude={"sk"})} for i, e in enumerate(self.store.waiting(), 1)]
@@ -206,14 +212,9 @@ class RoutingService:
                              {"routing": "assigned", "agent": {"id": agent_id, "name": name}},
                              dedup=f"joined#{conversation_id}#{agent_id}#{state.queued_ms}")
         logger.info("offer accepted", extra={"agent_id": agent_id, "wait_ms": now - (state.queued_ms or now)})
-        # -- analytics: the customer's wait in the queue, and who took the conversation --
-        from chalicelib.analytics.emit import emit_for
-
-        wait = max(0.0, (now - (state.queued_ms or now)) / 1000)
-        ids_ = {"conversation_id": conversation_id, "customer_id": state.customer_id, "channel": state.channel,
-                "ts_ms": now}
-        emit_for("queue_wait", **ids_, wait_seconds=wait)
-        emit_for("assignment", **ids_, agent_id=agent_id, wait_seconds=wait)
+        self._publish(AgentAssigned(conversation_id=conversation_id, customer_id=state.customer_id,
+                                    channel=state.channel, ts_ms=now, agent_id=agent_id,
+                                    wait_seconds=max(0.0, (now - (state.queued_ms or now)) / 1000)))
         return state
 
     def decline(self, agent_id: str, conversation_id: str) -> None:
@@ -236,33 +237,34 @@ class RoutingService:
                     expired += 1
                     logger.info("offer expired", extra={"agent_id": agent_id,
                                                         "conversation_id": work.conversation_id})
-                    self._push_agent(agent_id, {"type": "offer_revoked", "conversation_id": work.conversation_id,
-                                                "reason": "timeout"})
+                    self.push_agent(agent_id, frames.typed("offer_revoked", conversation_id=work.conversation_id,
+                                                           reason="timeout"))
         if expired:
             self.dispatch()
         return expired
 
     # -- pushing --------------------------------------------------------------------------------
 
-    def _send_offer(self, agent_id: str, state: RoutingState, expires_ms: int) -> None:
-        customer = self.conversations.store.get_customer(state.customer_id)
-        frame = {"type": "offer", "conversation_id": state.conversation_id, "expires_ms": expires_ms,
-                 "customer": {"customer_id": state.customer_id, "name": customer.name if customer else None,
-                              "vip": customer.vip if customer else False},
-                 "reason": state.reason, "priority": state.priority, "language": state.language,
-                 "skills": state.skills, "channel": state.channel}
-        self._push_agent(agent_id, frame)
+    def send_offer(self, agent_id: str, state: RoutingState, expires_ms: int) -> None:
+        """Offer the conversation to the agent's sockets (the offer itself is already stored)."""
+        customer = self._conversations.get_customer(state.customer_id)
+        self.push_agent(agent_id, frames.typed(
+            "offer", conversation_id=state.conversation_id, expires_ms=expires_ms,
+            customer={"customer_id": state.customer_id, "name": customer.name if customer else None,
+                      "vip": customer.vip if customer else False},
+            reason=state.reason, priority=state.priority, language=state.language, skills=state.skills,
+            channel=state.channel))
         logger.info("offered", extra={"agent_id": agent_id, "conversation_id": state.conversation_id,
                                       "wait_ms": self._now() - (state.queued_ms or self._now())})
 
-    def _push_agent(self, agent_id: str, frame: dict[str, Any]) -> None:
-        self.conversations.push_to(self.conversations.connections.for_owner("agent", agent_id), frame)
+    def push_agent(self, agent_id: str, frame: dict[str, Any]) -> None:
+        self._notifier.to_owner("agent", agent_id, frame)
 
     def _system_message(self, conversation_id: str, text: str, meta: dict[str, Any], dedup: str) -> None:
-        conversation = self.conversations.store.get_conversation(conversation_id)
+        conversation = self._conversations.get_conversation(conversation_id)
         channel = conversation.channel if conversation else "app"
         draft = MessageDraft(sender=SYSTEM, channel=channel, kind="text", text=text, meta=meta)
         try:
-            self.conversations.post(conversation_id, draft, DedupKey("routing", dedup))
+            self._conversations.post(conversation_id, draft, DedupKey("routing", dedup))
         except ConversationClosed:
             logger.info("conversation closed before the system message", extra={"conversation_id": conversation_id})

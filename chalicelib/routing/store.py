@@ -104,6 +104,10 @@ class RoutingStore:
                           ExpressionAttributeValues={":pk": _v(keys.AGENTS_GSI1_PK)})
         return [Agent.model_validate(decode(i)) for i in items]
 
+    def queue_stats(self) -> dict[str, int]:
+        """Waiting conversations and agents online, for the live dashboard."""
+        return {"queue_length": len(self.waiting()), "agents_online": len(self.online_agents())}
+
     def online_agents(self) -> list[Agent]:
         items = query_all(self._db, TableName=self._table, IndexName=schema.GSI2,
                           KeyConditionExpression="gsi2pk = :pk",

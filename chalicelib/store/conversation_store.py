@@ -7,40 +7,25 @@ keyed by the sender's own message id, so a resend is detected and answered with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib import ids
-from chalicelib.conversations.models import Conversation, Customer, Message, MessageDraft
+from chalicelib.core.models import (
+    AppendResult,
+    Conversation,
+    ConversationClosed,
+    Customer,
+    DedupKey,
+    Message,
+    MessageDraft,
+)
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
 from chalicelib.store.dynamo import cancellation_codes, is_condition_failure, names
 
 DEDUP_TTL_SECONDS = 7 * 24 * 3600
-
-
-class ConversationClosed(Exception):
-    """The conversation no longer accepts messages."""
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    message: Message
-    duplicate: bool
-
-
-@dataclass(frozen=True)
-class DedupKey:
-    """Identity of an inbound message as its sender knows it (client_msg_id, platform message id)."""
-
-    scope: str
-    key: str
-
-    @property
-    def pk(self) -> str:
-        return keys.dedup_pk(self.scope, self.key)
 
 
 class ConversationStore:
@@ -104,11 +89,12 @@ class ConversationStore:
         except ClientError as exc:
             if "ConditionalCheckFailed" not in cancellation_codes(exc):
                 raise
-            # Another invocation opened one first: there is still exactly one open conversation.
+            # Another invocation opened one first: there is still exactly one open conversation. Ids
+            # are random, so finding our own id means a retried call found its own first attempt.
             winner = self.open_conversation_id(customer_id)
             if winner is None:
                 raise
-            return winner, False
+            return winner, winner == conversation_id
         return conversation_id, True
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
@@ -170,7 +156,8 @@ class ConversationStore:
             ts=ids.iso_from_ms(now), ts_ms=now, **draft.model_dump(),
         )
         if dedup is not None:
-            record = {schema.PK: dedup.pk, schema.SK: keys.DEDUP_SK, "conversation_id": conversation_id,
+            dedup_pk = keys.dedup_pk(dedup.scope, dedup.key)
+            record = {schema.PK: dedup_pk, schema.SK: keys.DEDUP_SK, "conversation_id": conversation_id,
                       "seq": seq, "message_id": message.message_id, "message": message.model_dump(mode="json"),
                       schema.TTL_ATTRIBUTE: now // 1000 + DEDUP_TTL_SECONDS}
             try:
@@ -180,7 +167,7 @@ class ConversationStore:
             except ClientError as exc:
                 if not is_condition_failure(exc):
                     raise
-                existing = decode(exc.response.get("Item")) or self._get(dedup.pk, keys.DEDUP_SK, consistent=True)
+                existing = decode(exc.response.get("Item")) or self._get(dedup_pk, keys.DEDUP_SK, consistent=True)
                 if existing is None:
                     raise
                 return AppendResult(self._complete(existing), duplicate=True)
@@ -192,7 +179,7 @@ class ConversationStore:
 
     def find_duplicate(self, dedup: DedupKey) -> Message | None:
         """The message already stored under this dedup key, if any."""
-        record = self._get(dedup.pk, keys.DEDUP_SK, consistent=True)
+        record = self._get(keys.dedup_pk(dedup.scope, dedup.key), keys.DEDUP_SK, consistent=True)
         return self._complete(record) if record else None
 
     def _complete(self, record: dict[str, Any]) -> Message:

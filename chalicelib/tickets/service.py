@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
+from chalicelib.core.events import EscalatedOutOfHours, SlaBreached, SlaKind, TicketChanged
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.routing.models import DeskConfig
 from chalicelib.tickets.models import (
@@ -30,11 +31,12 @@ Notify = Callable[[str | None, dict[str, Any]], None]  # (assignee or None for s
 
 
 class TicketService:
-    def __init__(self, store: TicketStore, desk_config: Callable[[], DeskConfig], notify: Notify | None = None,
-                 clock: Callable[[], int] = ids.now_ms) -> None:
+    def __init__(self, store: TicketStore, desk_config: Callable[[], DeskConfig], notify: Notify,
+                 publish: Callable[[object], None], clock: Callable[[], int] = ids.now_ms) -> None:
         self.store = store
         self._desk = desk_config
         self._notify = notify
+        self._publish = publish
         self._now = clock
 
     # -- creation -----------------------------------------------------------------------------
@@ -59,9 +61,16 @@ class TicketService:
                 raise
             return existing
         logger.info("ticket created", extra={"ticket_id": ticket_id, "ticket_source": source})
-        _emit_ticket(ticket, "ticket_change", now, from_status=None, to_status=ticket.status,  # -- analytics --
-                     priority=ticket.priority)
+        self._publish(_changed(ticket, None, now))
         return ticket
+
+    def on_escalated_out_of_hours(self, event: EscalatedOutOfHours) -> None:
+        """Out of hours, an escalation becomes a ticket (once per escalation) for the next shift."""
+        data = TicketInput(subject=f"Out-of-hours request: {event.reason}"[:300], customer_id=event.customer_id,
+                           conversation_id=event.conversation_id, priority="high" if event.urgent else "normal",
+                           tags=["offline", *event.skills][:20])
+        self.create(data, actor="system:routing", source="offline_escalation",
+                    idempotency_key=f"offline#{event.idempotency_key}")
 
     def create_from_channel(self, *, channel: str, customer_id: str, subject: str, text: str,
                             message_id: str, conversation_id: str | None = None) -> Ticket:
@@ -133,9 +142,8 @@ class TicketService:
             self.store.save(updated, audit, expected_version=ticket.version)
         except VersionConflict as exc:
             raise Conflict("the ticket was changed meanwhile; read it again", code="version_conflict") from exc
-        if "status" in fields:  # -- analytics --
-            _emit_ticket(updated, "ticket_change", audit.at_ms, from_status=ticket.status, to_status=updated.status,
-                         priority=updated.priority)
+        if "status" in fields:
+            self._publish(_changed(updated, ticket.status, audit.at_ms))
         return updated
 
     # -- SLA sweep ----------------------------------------------------------------------------
@@ -146,7 +154,7 @@ class TicketService:
         reminder_ms = self._desk().sla_reminder_minutes * 60_000
         counts = {"breaches": 0, "reminders": 0}
         for ticket in self.store.due(now):
-            breached = []
+            breached: list[SlaKind] = []
             if ticket.first_response_ms is None and ticket.first_response_due_ms and \
                     ticket.first_response_due_ms <= now and "first_response" not in ticket.breaches:
                 breached.append("first_response")
@@ -168,27 +176,20 @@ class TicketService:
                 updated = self._save(ticket, fields, audit)
             except Conflict:
                 continue  # changed meanwhile; the next sweep looks again
-            for kind in breached:  # -- analytics --
-                _emit_ticket(updated, "sla_breach", now, kind=kind)
+            for kind in breached:
+                self._publish(SlaBreached(ticket_id=updated.ticket_id, conversation_id=updated.conversation_id,
+                                          customer_id=updated.customer_id, channel=updated.channel, ts_ms=now,
+                                          kind=kind))
             frame = {"type": "sla_breach" if breached else "sla_reminder", "ticket_id": ticket.ticket_id,
                      "breached": updated.breaches, "priority": ticket.priority, "subject": ticket.subject}
-            if self._notify is not None:
-                self._notify(ticket.assignee, frame)
+            self._notify(ticket.assignee, frame)
             counts["breaches" if breached else "reminders"] += 1
             logger.info("sla event", extra={"ticket_id": ticket.ticket_id, "sla_event": frame["type"]})
         return counts
 
 
-# -- analytics: ticket events (a ticket without a conversation is its own conversation id) --------
 
-_EVENT_CHANNELS = {"app", "miniprogram", "web", "wechat", "whatsapp", "messenger", "telegram", "line", "generic"}
-
-
-def _emit_ticket(ticket: Ticket, event_type: str, at_ms: int, **fields: Any) -> None:
-    if not ticket.customer_id:
-        return  # events are per customer (pseudonymised); an anonymous ticket has none
-    from chalicelib.analytics.emit import emit_for
-
-    channel = ticket.channel if ticket.channel in _EVENT_CHANNELS else "generic"
-    emit_for(event_type, conversation_id=ticket.conversation_id or ticket.ticket_id, customer_id=ticket.customer_id,
-             channel=channel, ts_ms=at_ms, ticket_id=ticket.ticket_id, **fields)
+def _changed(ticket: Ticket, from_status: str | None, at_ms: int) -> TicketChanged:
+    return TicketChanged(ticket_id=ticket.ticket_id, conversation_id=ticket.conversation_id,
+                         customer_id=ticket.customer_id, channel=ticket.channel, ts_ms=at_ms,
+                         from_status=from_status, to_status=ticket.status, priority=ticket.priority)

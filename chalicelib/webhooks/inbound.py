@@ -32,8 +32,7 @@ from chalicelib import ids
 from chalicelib.channels.errors import ConfigurationError, MalformedPayload, SignatureError
 from chalicelib.channels.models import InboundEvent, WebhookRequest
 from chalicelib.channels.registry import UnknownChannel, adapter_for
-from chalicelib.conversations.models import MessageDraft, Sender
-from chalicelib.store.conversation_store import AppendResult, DedupKey
+from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
 
 logger = Logger(child=True)
 
@@ -157,9 +156,9 @@ class WebhookService:
         if event.kind in ("follow", "unfollow"):
             self._identities.set_following(event.channel, event.external_user_id, event.kind == "follow")
         dedup = DedupKey(scope=event.channel, key=event.event_key)
-        conversation_id = self._conversations.store.open_conversation_id(customer_id)
+        conversation_id = self._conversations.open_conversation_id(customer_id)
         if conversation_id is None:
-            if (original := self._conversations.store.find_duplicate(dedup)) is not None:
+            if (original := self._conversations.find_duplicate(dedup)) is not None:
                 return AppendResult(original, duplicate=True)  # a late redelivery: open nothing new
             if event.kind == "unfollow":
                 return None  # nothing to tell anyone: the identity's state is the record

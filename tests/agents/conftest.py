@@ -14,9 +14,9 @@ from desk import Desk
 @pytest.fixture
 def desk(lam: Any, management_api: Any, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
     monkeypatch.setenv("BOT_ENABLED", "false")  # these tests are about humans; the bot has its own
-    from chalicelib import wiring
+    from chalicelib import services as composition
 
-    wiring.reset()
+    composition.reset()
     d = Desk(lam, management_api, aws)
     yield d
     d.close()

@@ -18,9 +18,9 @@ CUSTOMERS = [f"c{i:02d}" for i in range(50)]
 @pytest.fixture
 def server_desk(lam_server, management_api, aws_server, monkeypatch):
     monkeypatch.setenv("BOT_ENABLED", "false")
-    from chalicelib import wiring
+    from chalicelib import services as composition
 
-    wiring.reset()
+    composition.reset()
     d = Desk(lam_server, management_api, aws_server)
     yield d
     d.close()

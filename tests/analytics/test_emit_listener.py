@@ -1,11 +1,14 @@
-"""emit buffers per invocation and flushes once; the listener turns messages into events; live tallies."""
+"""The recorder buffers per invocation and flushes once; the subscriber turns messages into events; live tallies."""
 
 from __future__ import annotations
 
-from chalicelib.analytics import emit as emit_module
-from chalicelib.analytics.listener import AnalyticsListener, bot_decision
+from types import SimpleNamespace
+
+from chalicelib.analytics.emit import InteractionRecorder
 from chalicelib.analytics.live import tally
-from chalicelib.conversations.models import Message, Sender
+from chalicelib.analytics.subscriber import InteractionSubscriber, bot_decision
+from chalicelib.core.events import MessageStored
+from chalicelib.core.models import Message, Sender
 
 
 class Fakes:
@@ -20,17 +23,10 @@ class Fakes:
         self.counted.append(list(events))
 
 
-def _wire(monkeypatch) -> Fakes:
-    from chalicelib import wiring
-
+def test_batch_flushes_once_at_the_end_and_never_raises():
     fakes = Fakes()
-    monkeypatch.setattr(wiring, "analytics", lambda: fakes)
-    monkeypatch.setattr(wiring, "live_counters", lambda: fakes)
-    return fakes
-
-
-def test_batch_flushes_once_at_the_end_and_never_raises(monkeypatch):
-    fakes = _wire(monkeypatch)
+    recorder = InteractionRecorder(lambda: fakes, lambda: fakes)
+    emit_module = recorder
     with emit_module.batch():
         with emit_module.batch():  # nested (a handler calling another): still one flush
             emit_module.emit({"event_type": "message_in"})
@@ -40,14 +36,13 @@ def test_batch_flushes_once_at_the_end_and_never_raises(monkeypatch):
     emit_module.emit({"event_type": "csat"})  # outside an invocation: sent at once
     assert len(fakes.batches) == 2
 
-    from chalicelib import wiring
 
     def broken():
         raise RuntimeError("no PSEUDONYM_KEY")
 
-    monkeypatch.setattr(wiring, "analytics", broken)
-    emit_module.emit({"event_type": "csat"})  # logged and dropped, not raised
-    assert emit_module.pending() == 0
+    unavailable = InteractionRecorder(broken, lambda: fakes)
+    unavailable.emit({"event_type": "csat"})  # logged and dropped, not raised
+    assert unavailable.pending() == 0
 
 
 def _message(sender: str, seq: int, meta=None, visibility="public") -> Message:
@@ -56,15 +51,17 @@ def _message(sender: str, seq: int, meta=None, visibility="public") -> Message:
                    channel="app", text="hello 13812345678", meta=meta, visibility=visibility)
 
 
-def test_listener_events_never_carry_text():
+def test_subscriber_events_never_carry_text():
     out: list[dict] = []
     lookups: list[str] = []
-    listener = AnalyticsListener(out.append, lambda c: lookups.append(c) or "alice")
-    listener.on_message(_message("customer", 1))
+    alice = SimpleNamespace(customer_id="alice")
+    subscriber = InteractionSubscriber(out.append, lambda c: lookups.append(c) or alice)
+    subscriber.on_message_stored(MessageStored(message=_message("customer", 1)))
     meta = {"intent": "refund", "confidence": 0.42, "action": "handoff", "sentiment": "negative",
             "reason": "customer_request", "in_reply_to": "msg_1", "bot": True}
-    listener.on_message(_message("bot", 2, meta))
-    listener.on_message(_message("agent", 3, visibility="internal"))  # a note: not an interaction
+    subscriber.on_message_stored(MessageStored(message=_message("bot", 2, meta)))
+    note = _message("agent", 3, visibility="internal")  # a note: not an interaction
+    subscriber.on_message_stored(MessageStored(message=note))
     assert [e["event_type"] for e in out] == ["message_in", "message_out", "bot_decision", "handoff"]
     assert lookups == []  # the customer came from the first message, cached
     assert all("text" not in e and "13812345678" not in str(e) for e in out)

@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.analytics.api import MetricsApi, _PrefetchingAthena
 from chalicelib.analytics.kpis import KPI_QUERIES, AthenaEngine
+from chalicelib.auth.authenticator import AgentAuthenticator
 from chalicelib.errors import Forbidden, InvalidInput
 
 
@@ -41,7 +42,7 @@ class FakeAthena:
 
 def _api(engine_factory):
     secrets = {"AGENT_TOKEN_SECRET": "s" * 40}
-    return MetricsApi(None, secrets.__getitem__, None, engine_factory, dict)
+    return MetricsApi(AgentAuthenticator(secrets.__getitem__), None, engine_factory, dict)
 
 
 def test_kpis_on_athena_start_every_query_before_waiting():

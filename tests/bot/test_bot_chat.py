@@ -9,14 +9,15 @@ from typing import Any
 import pytest
 from support import customer_token
 
-from chalicelib import wiring
+from chalicelib import services as composition
 from chalicelib.bot.training import ModelPointer, model_key
 
 
 @pytest.fixture
 def trained(aws: Any, kb_model) -> Any:
     """The tiny KB model published as version 1 (S3 artifact + pointer)."""
-    wiring.model_registry().publish(kb_model[1], ModelPointer(version=1, s3_key=model_key(1), trained_ms=1))
+    registry = composition.services().model_registry
+    registry.publish(kb_model[1], ModelPointer(version=1, s3_key=model_key(1), trained_ms=1))
     return kb_model[0]
 
 
@@ -75,7 +76,7 @@ def test_customer_gets_the_kb_answer_in_their_language_on_every_device(lam, mana
 
 def test_ambiguous_question_gets_quick_replies_in_the_frame(lam, management_api, table, trained, monkeypatch):
     monkeypatch.setenv("BOT_ANSWER_THRESHOLD", "1.01")  # nothing is confident enough: always suggest
-    wiring.reset()
+    composition.reset()
     lam.connect("phone=", customer_token("alice"))
 
     _say(lam, "phone=", "退款")
@@ -158,7 +159,34 @@ def test_without_a_model_the_customer_is_told_and_handed_over(lam, management_ap
 
 def test_bot_can_be_switched_off(lam, management_api, monkeypatch, trained):
     monkeypatch.setenv("BOT_ENABLED", "false")
-    wiring.reset()
+    composition.reset()
     lam.connect("phone=", customer_token("alice"))
     _say(lam, "phone=", "where is my order?")
     assert _bot_frames(management_api, "phone=") == []
+
+
+def test_a_bare_number_answering_the_survey_is_not_a_question_for_the_bot(lam, management_api, aws, trained):
+    """After a resolve, "4" answers the survey: the customer gets the survey's next step, no bot fallback."""
+    from agents.desk import Desk
+
+    desk = Desk(lam, management_api, aws)
+    try:
+        agent = desk.connect_agent("amy", desk.agent("amy"))
+        customer = desk.connect_customer("bob")
+        desk.say(customer, "I need help", "bob-1")
+        lam.send(customer, {"action": "requestHuman", "client_msg_id": "h1", "language": "en"})
+        desk.drain()
+        conversation = desk.frames(customer, "escalation")[-1]["conversation_id"]
+        lam.send(agent, {"action": "accept", "conversation_id": conversation})
+        lam.send(agent, {"action": "resolve", "conversation_id": conversation})
+        seen = len(desk.frames(customer, "message"))
+
+        desk.say(customer, "4", "bob-2")
+
+        answers = [f["message"] for f in desk.frames(customer, "message")[seen:]]
+        assert [m for m in answers if m["sender"]["type"] == "bot"] == []
+        assert any(m["sender"]["type"] == "system" and m["sender"]["id"] == "csat" for m in answers)
+        _status, context = desk.rest("GET", f"/agent/conversations/{conversation}", desk.admin)
+        assert context["rating"]["score"] == 4
+    finally:
+        desk.close()

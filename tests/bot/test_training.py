@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kbdata import TINY_KB
 
-from chalicelib import wiring
+from chalicelib import services as composition
 from chalicelib.bot.kb import IntentBody, KnowledgeBaseDocument
 from chalicelib.bot.serving import ModelProvider
 from chalicelib.bot.training import ModelPointer, TrainJob, model_key
@@ -24,13 +24,13 @@ def _sqs_event(job: TrainJob) -> dict[str, Any]:
 
 
 def _import(document: dict[str, Any]) -> int:
-    version, _, _ = wiring.kb_store().replace_all(KnowledgeBaseDocument.model_validate(document), actor="t",
-                                                  replace=True)
+    store = composition.services().kb_store
+    version, _, _ = store.replace_all(KnowledgeBaseDocument.model_validate(document), actor="t", replace=True)
     return version
 
 
 def _bucket(aws: Any) -> str:
-    return wiring.bucket_name()
+    return composition.services().bucket_name
 
 
 def test_the_sqs_handler_trains_and_publishes_artifact_and_pointer(app_module, aws, table):
@@ -52,16 +52,16 @@ def test_the_sqs_handler_trains_and_publishes_artifact_and_pointer(app_module, a
 
 def test_a_job_for_a_version_already_live_is_skipped(aws, kb_model):
     _import(TINY_KB)
-    registry = wiring.model_registry()
+    registry = composition.services().model_registry
     registry.publish(kb_model[1], ModelPointer(version=1, s3_key=model_key(1), trained_ms=1))
 
-    outcome = wiring.trainer().handle(TrainJob(version=1))
+    outcome = composition.services().trainer.handle(TrainJob(version=1))
 
     assert (outcome.trained, outcome.reason) == (False, "stale")
 
 
 def test_the_pointer_never_goes_back_to_an_older_version(aws, kb_model):
-    registry = wiring.model_registry()
+    registry = composition.services().model_registry
     assert registry.publish(kb_model[1], ModelPointer(version=3, s3_key=model_key(3), trained_ms=3)) is True
     assert registry.publish(kb_model[1], ModelPointer(version=2, s3_key=model_key(2), trained_ms=2)) is False
     assert registry.publish(kb_model[1], ModelPointer(version=3, s3_key=model_key(3), trained_ms=4)) is False
@@ -77,12 +77,12 @@ def test_a_failed_training_is_retried_by_sqs(app_module, aws, monkeypatch):
     monkeypatch.setattr("chalicelib.bot.training.train_snapshot", broken)
     with pytest.raises(RuntimeError):  # the record returns to the queue, then the DLQ after 3 receives
         app_module.train_model(_sqs_event(TrainJob(version=1)), None)
-    assert wiring.model_registry().pointer() is None
+    assert composition.services().model_registry.pointer() is None
 
 
 def test_a_kb_edit_changes_the_answer_without_a_restart(app_module, aws):
     now = [0.0]
-    provider = ModelProvider(wiring.model_registry(), refresh_seconds=10, clock=lambda: now[0])
+    provider = ModelProvider(composition.services().model_registry, refresh_seconds=10, clock=lambda: now[0])
     assert provider.current() is None  # nothing trained yet
 
     _import(TINY_KB)
@@ -94,7 +94,7 @@ def test_a_kb_edit_changes_the_answer_without_a_restart(app_module, aws):
 
     edited = IntentBody.model_validate({**TINY_KB["intents"]["store_hours"],
                                         "answers": {"en": "We now open 9:00-21:00.", "zh": "现在9点到21点营业。"}})
-    version = wiring.kb_store().put("store_hours", edited, actor="t").kb_version
+    version = composition.services().kb_store.put("store_hours", edited, actor="t").kb_version
     app_module.train_model(_sqs_event(TrainJob(version=version)), None)
 
     now[0] = 15.0  # within the refresh interval: the loaded model is kept, no table read
@@ -125,4 +125,4 @@ def test_training_queue_and_trainer_are_in_infra_and_config():
 def wiring_root():
     from pathlib import Path
 
-    return Path(os.path.dirname(os.path.abspath(wiring.__file__))).parent
+    return Path(os.path.dirname(os.path.abspath(composition.__file__))).parent

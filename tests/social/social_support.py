@@ -51,36 +51,36 @@ class Social:
     # -- the conversation --------------------------------------------------------------------
 
     def customer_of(self, channel: str, external_id: str) -> str:
-        from chalicelib import wiring
+        from chalicelib import services as composition
 
-        identity = wiring.identity_store().get(channel, external_id)
+        identity = composition.services().identity_store.get(channel, external_id)
         assert identity is not None, f"no identity {channel}/{external_id}"
         return identity.customer_id
 
     def open_conversation(self, customer_id: str) -> str:
-        from chalicelib import wiring
+        from chalicelib import services as composition
 
-        conversation_id = wiring.conversation_store().open_conversation_id(customer_id)
+        conversation_id = composition.services().conversation_store.open_conversation_id(customer_id)
         assert conversation_id
         return conversation_id
 
     def messages(self, conversation_id: str) -> list[Any]:
-        from chalicelib import wiring
+        from chalicelib import services as composition
 
-        return wiring.conversation_store().list_messages(conversation_id, after_seq=0, limit=100)[0]
+        return composition.services().conversation_store.list_messages(conversation_id, after_seq=0, limit=100)[0]
 
     def agent_reply(self, conversation_id: str, text: str, **meta: Any) -> Any:
-        from chalicelib import wiring
-        from chalicelib.conversations.models import MessageDraft, Sender
+        from chalicelib import services as composition
+        from chalicelib.core.models import MessageDraft, Sender
 
         draft = MessageDraft(sender=Sender(type="agent", id="agent-1", name="Agent One"), channel="app", text=text,
                              meta=meta or None)
-        return wiring.conversations().post(conversation_id, draft).message
+        return composition.services().conversations.post(conversation_id, draft).message
 
     def delivery(self, message: Any) -> dict[str, Any] | None:
-        from chalicelib import wiring
+        from chalicelib import services as composition
 
-        return wiring.delivery_store().delivery(message.conversation_id, message.seq)
+        return composition.services().delivery_store.delivery(message.conversation_id, message.seq)
 
     # -- outbound ----------------------------------------------------------------------------
 

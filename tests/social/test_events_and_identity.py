@@ -22,15 +22,15 @@ def _wechat_sample(social, name: str, user: str, offset: int = 0) -> None:
 
 
 def test_follow_unfollow_and_unsupported_types_are_recorded(social):
-    from chalicelib import wiring
+    from chalicelib import services as composition
 
     user = user_of("wechat")
     _wechat_sample(social, "event_subscribe.xml", user)
     customer_id = social.customer_of("wechat", user)
-    assert wiring.identity_store().get("wechat", user).following is True
+    assert composition.services().identity_store.get("wechat", user).following is True
     _wechat_sample(social, "shortvideo_unsupported_type.xml", user)
     _wechat_sample(social, "event_unsubscribe.xml", user, offset=1)
-    assert wiring.identity_store().get("wechat", user).following is False
+    assert composition.services().identity_store.get("wechat", user).following is False
 
     messages = social.messages(social.open_conversation(customer_id))
     assert [(m.kind, m.visibility, m.meta["raw_type"]) for m in messages] == [
@@ -41,13 +41,13 @@ def test_follow_unfollow_and_unsupported_types_are_recorded(social):
 
 
 def test_unfollow_without_open_conversation_only_updates_the_identity(social):
-    from chalicelib import wiring
+    from chalicelib import services as composition
 
     user = user_of("wechat")
     _wechat_sample(social, "event_unsubscribe.xml", user)
-    identity = wiring.identity_store().get("wechat", user)
+    identity = composition.services().identity_store.get("wechat", user)
     assert identity.following is False
-    assert wiring.conversation_store().open_conversation_id(identity.customer_id) is None
+    assert composition.services().conversation_store.open_conversation_id(identity.customer_id) is None
 
 
 def _auth(role: str = "supervisor") -> dict[str, str]:
@@ -55,7 +55,6 @@ def _auth(role: str = "supervisor") -> dict[str, str]:
 
 
 def test_merge_gives_one_timeline_and_the_conversation_continues_on_wechat(social):
-    from chalicelib import wiring
 
     # The customer writes on WeChat (a new customer is created for the openid) ...
     openid = user_of("wechat")
@@ -63,7 +62,7 @@ def test_merge_gives_one_timeline_and_the_conversation_continues_on_wechat(socia
     wechat_customer = social.customer_of("wechat", openid)
     # ... and in the app, logged in as the company's customer "alice".
     lam = Lambda(social.app)
-    wiring.identity_store()  # (no identity for the app: the token's sub is the customer id)
+    # (no identity for the app: the token's sub is the customer id)
     assert lam.connect("c-alice", customer_token("alice", name="Alice"))["statusCode"] == 200
     lam.send("c-alice", {"action": "sendMessage", "client_msg_id": "a1", "text": "Where is my order?"})
 
@@ -125,9 +124,9 @@ def test_merge_moves_an_open_conversation_when_the_target_has_none(social):
     social.client.http.post(f"/customers/{target}/merge", headers=_auth(),
                             body=json.dumps({"source_customer_id": source}))
     # Target already had an open (LINE) conversation: the WeChat one is closed, the LINE one continues.
-    from chalicelib import wiring
+    from chalicelib import services as composition
 
-    assert wiring.conversation_store().get_conversation(conversation_id).status == "closed"
+    assert composition.services().conversation_store.get_conversation(conversation_id).status == "closed"
     social.send_text("wechat", "second", user=openid)
     assert [m.text for m in social.messages(social.open_conversation(target))] == ["hi on LINE", "second"]
     conflict = social.client.http.post(f"/customers/{target}/merge", headers=_auth(),
@@ -136,23 +135,23 @@ def test_merge_moves_an_open_conversation_when_the_target_has_none(social):
 
 
 def test_late_redelivery_after_the_conversation_closed_opens_nothing(social):
-    from chalicelib import wiring
+    from chalicelib import services as composition
 
     user = user_of("line")
     social.send_text("line", "first", user=user, event_id="late-1")
     customer_id = social.customer_of("line", user)
     conversation_id = social.open_conversation(customer_id)
-    wiring.conversations().close(conversation_id, "resolved")
+    composition.services().conversations.close(conversation_id, "resolved")
     [response] = social.send_text("line", "first", user=user, event_id="late-1")
     assert response.json_body["duplicates"] == 1
-    assert wiring.conversation_store().open_conversation_id(customer_id) is None
+    assert composition.services().conversation_store.open_conversation_id(customer_id) is None
 
 
 def test_concurrent_first_contacts_create_one_customer(social):
-    from chalicelib import wiring
+    from chalicelib import services as composition
     from chalicelib.store.identity_store import IdentityStore
 
-    store = wiring.identity_store()
+    store = composition.services().identity_store
     first, created = store.resolve("whatsapp", "15550009999", profile_name="Ana")
     assert created and first.customer_id.startswith("cus_")
 

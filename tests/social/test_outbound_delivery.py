@@ -110,12 +110,12 @@ def test_long_reply_is_split_and_quick_replies_ride_on_the_last_part(social):
 
 
 def test_app_customers_and_internal_notes_are_not_sent_to_platforms(social):
-    from chalicelib import wiring
-    from chalicelib.conversations.models import MessageDraft, Sender
+    from chalicelib import services as composition
+    from chalicelib.core.models import MessageDraft, Sender
 
     _, _, conversation_id = _conversation(social, "telegram")
     note = MessageDraft(sender=Sender(type="agent", id="a1"), channel="app", text="internal", visibility="internal")
-    wiring.conversations().post(conversation_id, note)
+    composition.services().conversations.post(conversation_id, note)
     assert social.drain_outbound() == []
 
 
@@ -165,8 +165,8 @@ def test_a_job_that_is_not_a_job_goes_to_the_dlq(social):
 def test_customer_who_moved_to_the_app_is_answered_in_the_app_only(social):
     from support import Lambda, customer_token
 
-    from chalicelib import wiring
-    from chalicelib.conversations.models import MessageDraft, Sender
+    from chalicelib import services as composition
+    from chalicelib.core.models import MessageDraft, Sender
 
     user = user_of("telegram")
     social.send_text("telegram", "hi", user=user)
@@ -175,8 +175,8 @@ def test_customer_who_moved_to_the_app_is_answered_in_the_app_only(social):
     lam = Lambda(social.app)
     assert lam.connect("c-1", customer_token(customer_id))["statusCode"] == 200
     lam.send("c-1", {"action": "sendMessage", "client_msg_id": "x1", "text": "now in the app"})
-    wiring.conversations().post(conversation_id, MessageDraft(sender=Sender(type="agent", id="a"), channel="app",
-                                                              text="answer"))
+    agent_reply = MessageDraft(sender=Sender(type="agent", id="a"), channel="app", text="answer")
+    composition.services().conversations.post(conversation_id, agent_reply)
     assert social.drain_outbound() == []
     social.send_text("telegram", "back on telegram", user=user)
     social.agent_reply(conversation_id, "answer 2")

@@ -13,9 +13,9 @@ from .social_support import CHANNELS, SECRETS, user_of
 
 
 def _nothing_stored(social, channel, user):
-    from chalicelib import wiring
+    from chalicelib import services as composition
 
-    assert wiring.identity_store().get(channel, user) is None
+    assert composition.services().identity_store.get(channel, user) is None
     table = social.session.client("dynamodb")
     items = table.scan(TableName="cs-platform-local-main")["Items"]
     assert not [i for i in items if i["pk"]["S"].startswith(("CONV#", "IDENTITY#", "DEDUP#"))]

@@ -1,7 +1,9 @@
-"""Messages, senders and conversations as they are stored and sent to clients."""
+"""The platform's shared domain types: messages, senders, conversations, customers, and the outcome
+of appending a message. Every package uses these; they depend on nothing in the project."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -80,3 +82,21 @@ class Customer(BaseModel):
     name: str | None = None
     vip: bool = False
     created_ms: int
+
+
+class ConversationClosed(Exception):
+    """The conversation no longer accepts messages."""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    message: Message
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class DedupKey:
+    """Identity of an inbound message as its sender knows it (client_msg_id, platform message id)."""
+
+    scope: str
+    key: str

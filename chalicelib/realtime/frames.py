@@ -1,5 +1,7 @@
 """The WebSocket contract: client frames (routed on `action`) and server frames (tagged `type`).
 
+Every server frame is built here, so the protocol a client sees is in one module.
+
 Parsing never raises anything but `FrameError`, whose `code` is what the client receives in an
 `error` frame: `invalid_json`, `unknown_action`, `missing_field`, `empty_field`, `text_too_long`,
 `invalid_frame`.
@@ -8,9 +10,13 @@ Parsing never raises anything but `FrameError`, whose `code` is what the client 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+if TYPE_CHECKING:
+    from chalicelib.core.models import AppendResult
 
 MAX_TEXT_CHARS = 4000
 
@@ -27,11 +33,13 @@ class FrameError(Exception):
         self.details = details
 
 
-class _Frame(BaseModel):
+class Frame(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    action: str  # each frame narrows it to its own Literal
 
-class SendMessage(_Frame):
+
+class SendMessage(Frame):
     action: Literal["sendMessage"]
     client_msg_id: ClientMsgId
     text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
@@ -43,7 +51,7 @@ class SendMessage(_Frame):
         return self
 
 
-class History(_Frame):
+class History(Frame):
     action: Literal["history"]
     after_seq: int | None = Field(default=None, ge=0)
     before_seq: int | None = Field(default=None, ge=1)
@@ -57,19 +65,15 @@ class History(_Frame):
         return self
 
 
-class Ping(_Frame):
+class Ping(Frame):
     action: Literal["ping"]
 
 
-CLIENT_FRAMES: dict[str, type[_Frame]] = {"sendMessage": SendMessage, "history": History, "ping": Ping}
+CLIENT_FRAMES: dict[str, type[Frame]] = {"sendMessage": SendMessage, "history": History, "ping": Ping}
 
 
-def register_frame(action: str, model: type[_Frame]) -> None:
-    """Let another domain (agents) add its own actions to the same socket."""
-    CLIENT_FRAMES[action] = model
-
-
-def parse_frame(body: str | bytes | None, allowed: set[str] | None = None) -> _Frame:
+def parse_frame(body: str | bytes | None, models: Mapping[str, type[Frame]] = CLIENT_FRAMES) -> Frame:
+    """The frame `body` holds, validated by the model its `action` names in `models`."""
     try:
         data = json.loads(body or "")
     except (ValueError, TypeError) as exc:
@@ -80,8 +84,8 @@ def parse_frame(body: str | bytes | None, allowed: set[str] | None = None) -> _F
     action = data.get("action")
     if not isinstance(action, str) or not action:
         raise FrameError("missing_field", "field 'action' is required", client_msg_id, details=["action"])
-    model = CLIENT_FRAMES.get(action)
-    if model is None or (allowed is not None and action not in allowed):
+    model = models.get(action)
+    if model is None:
         raise FrameError("unknown_action", f"unknown action {action!r}", client_msg_id)
     try:
         return model.model_validate(data)
@@ -117,6 +121,12 @@ def ack(client_msg_id: str, message_id: str, seq: int, ts: str, conversation_id:
     return frame
 
 
+def ack_for(client_msg_id: str, result: AppendResult) -> dict[str, Any]:
+    """The ack of a stored message (`duplicate` when it had been stored before)."""
+    m = result.message
+    return ack(client_msg_id, m.message_id, m.seq, m.ts, m.conversation_id, duplicate=result.duplicate)
+
+
 def message(payload: dict[str, Any]) -> dict[str, Any]:
     return {"type": "message", "message": payload}
 
@@ -132,3 +142,24 @@ def error(code: str, message_text: str, client_msg_id: str | None = None, detail
     if details is not None:
         frame["details"] = details
     return frame
+
+
+def pong() -> dict[str, Any]:
+    return {"type": "pong"}
+
+
+def delivery(conversation_id: str, message_id: str, seq: int, channel: str, status: str,
+             error: dict[str, Any] | None) -> dict[str, Any]:
+    """To agents watching a conversation: the customer's platform did not get a message."""
+    return {"type": "delivery", "conversation_id": conversation_id, "message_id": message_id, "seq": seq,
+            "channel": channel, "status": status, "error": error}
+
+
+def agent_message(message: dict[str, Any]) -> dict[str, Any]:
+    """To the assigned agent: the whole message, `meta` (bot scores) and notes included."""
+    return {"type": "message", "message": message}
+
+
+def typed(frame_type: str, **fields: Any) -> dict[str, Any]:
+    """A frame whose fields are a domain answer as it is (`assigned`, `resolved`, `status`, `queue` ...)."""
+    return {**fields, "type": frame_type}

@@ -1,0 +1,51 @@
+"""What agents see pushed to them: the messages of their conversations, and the desk's SLA alerts.
+
+`AgentRelay` is a `MessageStored` subscriber: the assigned agent's sockets get every message of the
+conversation (with `meta`, notes included), and every message moves its conversation's idle bucket
+(the idle sweep closes conversations whose bucket is old). `DeskAlerts` sends SLA alerts to a
+ticket's assignee and to every supervisor and admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.auth.roles import SUPERVISORS
+from chalicelib.core.events import MessageStored
+from chalicelib.realtime import frames
+from chalicelib.realtime.notifier import Notifier
+from chalicelib.routing.store import RoutingStore
+
+IDLE_BUCKET_MS = 5 * 60 * 1000
+
+
+class AgentRelay:
+    def __init__(self, store: RoutingStore, notifier: Notifier) -> None:
+        self._store = store
+        self._notifier = notifier
+
+    def on_message(self, event: MessageStored) -> None:
+        message = event.message
+        state = self._store.routing_state(message.conversation_id)
+        if state is None:
+            return
+        bucket = message.ts_ms // IDLE_BUCKET_MS
+        if state.status == "open" and state.gsi2pk != f"IDLE#{bucket}":
+            self._store.touch_activity(message.conversation_id, bucket, message.ts_ms)
+        if state.assigned_agent:
+            self._notifier.to_owner("agent", state.assigned_agent,
+                                    frames.agent_message(message.model_dump(exclude_none=True)))
+
+
+class DeskAlerts:
+    def __init__(self, store: RoutingStore, notifier: Notifier) -> None:
+        self._store = store
+        self._notifier = notifier
+
+    def send(self, assignee: str | None, frame: dict[str, Any]) -> None:
+        """To the assignee (if any) and every supervisor and admin."""
+        targets = {a.agent_id for a in self._store.list_agents() if a.role in SUPERVISORS}
+        if assignee:
+            targets.add(assignee)
+        for agent_id in sorted(targets):
+            self._notifier.to_owner("agent", agent_id, frame)

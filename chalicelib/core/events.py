@@ -1,0 +1,124 @@
+"""Typed domain events: what happened, said once by the domain that made it happen.
+
+A domain publishes an event on the `EventBus` (`chalicelib.core.bus`) instead of calling the next
+domain; the subscriptions table in the composition root says who reacts, in what order. Events are
+plain frozen values: they carry ids and figures, never services. Analytics turns them into
+interaction-stream records in one subscriber (`chalicelib.analytics.subscriber`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from chalicelib.core.models import Message
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageStored:
+    """A new message was stored (never published for a duplicate of one already stored)."""
+
+    message: Message
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationEvent:
+    """Something that happened to one conversation of one customer, at `ts_ms` (platform clock)."""
+
+    conversation_id: str
+    customer_id: str
+    channel: str
+    ts_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandoffRequested(ConversationEvent):
+    """A customer or a supervisor asked for a person (the bot's own handoffs are bot messages)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalatedOutOfHours:
+    """A customer asked for a person while the desk was closed; the next shift needs a ticket."""
+
+    conversation_id: str
+    customer_id: str
+    reason: str
+    urgent: bool
+    skills: tuple[str, ...]
+    idempotency_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentAssigned(ConversationEvent):
+    agent_id: str
+    wait_seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentReplied(ConversationEvent):
+    agent_id: str
+    message_id: str
+    first_response: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationTransferred(ConversationEvent):
+    from_agent_id: str | None
+    to_agent_id: str | None = None
+    to_queue: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationResolved(ConversationEvent):
+    resolved_by: Literal["agent", "bot"]
+    agent_id: str | None
+    handle_seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationEnded(ConversationEvent):
+    """The conversation closed; `abandoned` when the customer left while waiting for a person."""
+
+    abandoned: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationRated(ConversationEvent):
+    score: int | None
+    nps: int | None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketChanged:
+    """A ticket was created or changed status (`from_status` None on creation)."""
+
+    ticket_id: str
+    conversation_id: str | None
+    customer_id: str | None
+    channel: str | None
+    ts_ms: int
+    from_status: str | None
+    to_status: str
+    priority: str
+
+
+SlaKind = Literal["first_response", "resolution"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaBreached:
+    ticket_id: str
+    conversation_id: str | None
+    customer_id: str | None
+    channel: str | None
+    ts_ms: int
+    kind: SlaKind
+
+
+DomainEvent = (MessageStored | HandoffRequested | EscalatedOutOfHours | AgentAssigned | AgentReplied
+               | ConversationTransferred | ConversationResolved | ConversationEnded | ConversationRated
+               | TicketChanged | SlaBreached)

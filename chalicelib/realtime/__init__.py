@@ -1,0 +1,1 @@
+"""The WebSocket edge's outgoing side: pushing frames to connections (`notifier`)."""

@@ -1,0 +1,543 @@
+"""The typed composition root: every AWS client and service of a container, built lazily, once.
+
+`services()` is reached only from the edges (`app.py`, `local/`, `bench/`, `tests/`; an
+import-linter contract keeps it so); domain code receives what it needs through its constructor.
+Nothing here decides anything: each attribute is one constructor call, and `subscriptions()` is the
+one table of who reacts to which domain event, in what order, and why.
+
+Importing `app.py` builds nothing: the first attribute read does (after the local stack or a test
+has pointed the environment at moto). `reset()` drops the container's instance.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from chalicelib.core.bus import EventBus, Subscriptions
+from chalicelib.core.events import (
+    AgentAssigned,
+    AgentReplied,
+    ConversationEnded,
+    ConversationRated,
+    ConversationResolved,
+    ConversationTransferred,
+    EscalatedOutOfHours,
+    HandoffRequested,
+    MessageStored,
+    SlaBreached,
+    TicketChanged,
+)
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+
+    from chalicelib.agents.api import AgentsRest
+    from chalicelib.agents.assist import ReplySuggester
+    from chalicelib.agents.csat import CsatService
+    from chalicelib.agents.relay import AgentRelay, DeskAlerts
+    from chalicelib.agents.sweeps import Sweeps
+    from chalicelib.agents.workspace import Workspace
+    from chalicelib.analytics.api import MetricsApi, MetricsRest
+    from chalicelib.analytics.archive import EventArchiver
+    from chalicelib.analytics.emit import InteractionRecorder
+    from chalicelib.analytics.kpis import KpiEngines
+    from chalicelib.analytics.live import LiveCounters
+    from chalicelib.analytics.publisher import InteractionPublisher
+    from chalicelib.analytics.subscriber import InteractionSubscriber
+    from chalicelib.auth.authenticator import AgentAuthenticator
+    from chalicelib.bot.api import KnowledgeBaseApi
+    from chalicelib.bot.kb import KnowledgeBaseStore
+    from chalicelib.bot.listener import BotResponder
+    from chalicelib.bot.serving import ModelProvider
+    from chalicelib.bot.training import ModelRegistry, Trainer, TrainingQueue
+    from chalicelib.chat.handler import ChatHandler
+    from chalicelib.conversations.service import ConversationService
+    from chalicelib.customers.api import CustomersRest
+    from chalicelib.customers.service import CustomerService
+    from chalicelib.outbound.consumer import OutboundConsumer
+    from chalicelib.outbound.listener import OutboundListener
+    from chalicelib.realtime.notifier import Notifier
+    from chalicelib.routing.consumer import EscalationConsumer
+    from chalicelib.routing.publisher import EscalationPublisher
+    from chalicelib.routing.service import RoutingService
+    from chalicelib.routing.store import RoutingStore
+    from chalicelib.secrets import Secrets
+    from chalicelib.store.connection_store import ConnectionStore
+    from chalicelib.store.conversation_store import ConversationStore
+    from chalicelib.store.delivery_store import DeliveryStore
+    from chalicelib.store.identity_store import IdentityStore
+    from chalicelib.tickets.service import TicketService
+    from chalicelib.webhooks.inbound import ChannelSecrets, WebhookService
+    from chalicelib.webhooks.rest import WebhooksRest
+
+T = TypeVar("T")
+_lock = threading.RLock()  # the local stack serves many "Lambdas" from threads of one process
+
+
+class once(Generic[T]):
+    """A cached property whose first computation is serialised (re-entrant: services build services)."""
+
+    def __init__(self, build: Callable[[Any], T]) -> None:
+        self._build = build
+        self.__doc__ = build.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> once[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> T: ...
+
+    def __get__(self, obj: object | None, owner: type) -> once[T] | T:
+        if obj is None:
+            return self
+        cache: dict[str, Any] = obj.__dict__
+        if self._name not in cache:
+            with _lock:
+                if self._name not in cache:
+                    cache[self._name] = self._build(obj)
+        value: T = cache[self._name]
+        return value
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    # -- AWS -------------------------------------------------------------------------------------
+
+    @once
+    def session(self) -> Any:
+        import boto3
+
+        return boto3.session.Session(region_name=self.settings.region)
+
+    def client(self, service: str, endpoint: str | None = None) -> Any:
+        """One boto3 client per service (and endpoint) per container, with timeouts that fit Lambda."""
+        key = (service, endpoint)
+        if key not in self._clients:
+            with _lock:
+                if key not in self._clients:
+                    self._clients[key] = self._new_client(service, endpoint)
+        return self._clients[key]
+
+    def _new_client(self, service: str, endpoint: str | None) -> Any:
+        from botocore.config import Config
+
+        if service == "apigatewaymanagementapi":
+            # Short timeouts and one retry: fan-out must not stall on a dead peer (410 is never retried).
+            config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=5)
+        elif service == "kinesis":
+            # On the customer's path (flushed at the end of the invocation): fail fast, retry little.
+            config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 2})
+        else:
+            config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10,
+                            tcp_keepalive=True)
+        return self.session.client(service, endpoint_url=endpoint, config=config)
+
+    def management_client(self, endpoint: str) -> Any:
+        return self.client("apigatewaymanagementapi", endpoint)
+
+    @once
+    def account_id(self) -> str:
+        """This account's id (one STS GetCallerIdentity per container; needs no IAM permission)."""
+        account: str = self.client("sts").get_caller_identity()["Account"]
+        return account
+
+    def resolve_placeholders(self, text: str) -> str:
+        """`{account_id}` and `{region}` in a configured name (bucket names, S3 URLs) filled in."""
+        if "{account_id}" in text:
+            text = text.replace("{account_id}", self.account_id)
+        return text.replace("{region}", self.settings.region)
+
+    @once
+    def bucket_name(self) -> str:
+        return self.resolve_placeholders(self.settings.analytics_bucket_name)
+
+    @once
+    def secrets(self) -> Secrets:
+        from chalicelib.secrets import Secrets
+
+        return Secrets(prefix=self.settings.ssm_parameter_prefix, ssm_client_factory=lambda: self.client("ssm"))
+
+    def queue_url(self, name: str) -> str:
+        return self._queue_urls(name)
+
+    @once
+    def _queue_urls(self) -> Callable[[str], str]:
+        import functools
+
+        @functools.cache
+        def lookup(name: str) -> str:
+            url: str = self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+            return url
+
+        return lookup
+
+    @once
+    def authenticator(self) -> AgentAuthenticator:
+        from chalicelib.auth.authenticator import AgentAuthenticator
+
+        return AgentAuthenticator(self.secrets.require)
+
+    # -- observability ---------------------------------------------------------------------------
+
+    @property
+    def logger(self) -> Logger:
+        from chalicelib.observability import logger
+
+        return logger
+
+    @property
+    def metrics(self) -> Metrics:
+        from chalicelib.observability import metrics
+
+        return metrics
+
+    # -- events ----------------------------------------------------------------------------------
+
+    @once
+    def bus(self) -> EventBus:
+        from chalicelib.observability import subscriber_failed
+
+        return EventBus(self.subscriptions, on_error=subscriber_failed)
+
+    def subscriptions(self) -> Subscriptions:
+        """Who reacts to what, in order. Observers first, then those that may answer the customer."""
+        analytics = self.interaction_subscriber.on_event
+        return {
+            MessageStored: (
+                # 1. interaction events (message_in/out, bot_decision, the bot's handoff)
+                self.interaction_subscriber.on_message_stored,
+                # 2. the assigned agent sees every message; the conversation's idle clock moves
+                self.agent_relay.on_message,
+                # 3. a bare "4" or a quick-reply postback answering a pending survey is CONSUMED here:
+                #    it is not a question for the bot (which would answer it with a fallback)
+                self.csat.on_message,
+                # 4. the bot answers customer messages (its reply is a new MessageStored, queued)
+                self.bot_responder.on_message,
+                # 5. bot, agent and system messages go out on the customer's social channel
+                self.outbound_listener.on_message,
+            ),
+            HandoffRequested: (analytics,),
+            # out of hours, the escalation becomes a ticket for the next shift
+            EscalatedOutOfHours: (self.tickets.on_escalated_out_of_hours,),
+            AgentAssigned: (analytics,),
+            AgentReplied: (analytics,),
+            ConversationTransferred: (analytics,),
+            ConversationResolved: (analytics,),
+            ConversationEnded: (analytics,),
+            ConversationRated: (analytics,),
+            TicketChanged: (analytics,),
+            SlaBreached: (analytics,),
+        }
+
+    # -- chat (WebSocket), conversations ---------------------------------------------------------
+
+    @once
+    def conversation_store(self) -> ConversationStore:
+        from chalicelib.store.conversation_store import ConversationStore
+
+        return ConversationStore(self.client("dynamodb"), self.settings.table_name)
+
+    @once
+    def connection_store(self) -> ConnectionStore:
+        from chalicelib.store.connection_store import ConnectionStore
+
+        return ConnectionStore(self.client("dynamodb"), self.settings.table_name, self.settings.connection_ttl_seconds)
+
+    @once
+    def notifier(self) -> Notifier:
+        from chalicelib.chat.push import Pusher
+        from chalicelib.realtime.notifier import Notifier
+
+        return Notifier(Pusher(self.management_client), self.connection_store)
+
+    @once
+    def conversations(self) -> ConversationService:
+        from chalicelib.conversations.service import ConversationService
+
+        return ConversationService(self.conversation_store, self.connection_store, self.notifier, self.bus.publish)
+
+    @once
+    def chat(self) -> ChatHandler:
+        from chalicelib.agents.ws import agent_frame_handlers
+        from chalicelib.chat.handler import ChatHandler
+
+        return ChatHandler(self.settings, self.conversations, self.connection_store, self.notifier,
+                           self.secrets.require, self.metrics, agent_frame_handlers(self.workspace))
+
+    # -- analytics (interaction stream, archive, KPIs) -------------------------------------------
+
+    @once
+    def interaction_publisher(self) -> InteractionPublisher:
+        """Pseudonym key = secret PSEUDONYM_KEY (a missing key fails here, inside the recorder's flush)."""
+        from chalicelib.analytics.publisher import InteractionPublisher
+
+        return InteractionPublisher(self.client("kinesis"), self.settings.interactions_stream_name,
+                                    self.secrets.require("PSEUDONYM_KEY"), metrics=self.metrics, logger=self.logger)
+
+    @once
+    def recorder(self) -> InteractionRecorder:
+        from chalicelib.analytics.emit import InteractionRecorder
+
+        return InteractionRecorder(lambda: self.interaction_publisher, lambda: self.live_counters)
+
+    @once
+    def interaction_subscriber(self) -> InteractionSubscriber:
+        from chalicelib.analytics.subscriber import InteractionSubscriber
+
+        return InteractionSubscriber(self.recorder.emit, self.conversation_store.get_conversation)
+
+    @once
+    def live_counters(self) -> LiveCounters:
+        from chalicelib.analytics.live import LiveCounters
+
+        return LiveCounters(self.client("dynamodb"), self.settings.table_name)
+
+    @once
+    def archiver(self) -> EventArchiver:
+        from chalicelib.analytics.archive import EventArchiver
+
+        return EventArchiver(self.client("s3"), self.bucket_name, logger=self.logger, metrics=self.metrics)
+
+    @once
+    def kpi_engines(self) -> KpiEngines:
+        from chalicelib.analytics.kpis import KpiEngines
+
+        return KpiEngines(self.settings, s3=lambda: self.client("s3"), athena=lambda: self.client("athena"),
+                          bucket=lambda: self.bucket_name, resolve=self.resolve_placeholders)
+
+    @once
+    def metrics_api(self) -> MetricsApi:
+        from chalicelib.analytics.api import MetricsApi
+
+        return MetricsApi(self.authenticator, self.live_counters, self.kpi_engines.create,
+                          self.routing_store.queue_stats)
+
+    # -- bot (knowledge base, retraining, live model, dialogue policy) ---------------------------
+
+    @once
+    def kb_store(self) -> KnowledgeBaseStore:
+        from chalicelib.bot.kb import KnowledgeBaseStore
+
+        return KnowledgeBaseStore(self.client("dynamodb"), self.settings.table_name)
+
+    @once
+    def training_queue(self) -> TrainingQueue:
+        from chalicelib.bot.training import TrainingQueue
+
+        return TrainingQueue(self.client("sqs"), self.settings.training_queue_name)
+
+    @once
+    def model_registry(self) -> ModelRegistry:
+        from chalicelib.bot.training import ModelRegistry
+
+        return ModelRegistry(self.client("dynamodb"), self.settings.table_name, self.client("s3"),
+                             lambda: self.bucket_name)
+
+    @once
+    def trainer(self) -> Trainer:
+        from chalicelib.bot.training import Trainer
+
+        return Trainer(self.kb_store, self.model_registry)
+
+    @once
+    def model_provider(self) -> ModelProvider:
+        """The live model of this container: loaded on first use, pointer re-read every BOT_MODEL_REFRESH_SECONDS."""
+        from chalicelib.bot.serving import ModelProvider
+
+        return ModelProvider(self.model_registry, self.settings.model_refresh_seconds)
+
+    @property
+    def kb_rest(self) -> KnowledgeBaseApi:
+        return self.kb_api
+
+    @once
+    def kb_api(self) -> KnowledgeBaseApi:
+        from chalicelib.bot.api import KnowledgeBaseApi
+
+        return KnowledgeBaseApi(self.kb_store, self.training_queue, self.authenticator, self.model_registry.pointer)
+
+    @once
+    def bot_responder(self) -> BotResponder:
+        from chalicelib.bot.listener import BotResponder, BotState
+        from chalicelib.bot.policy import DialoguePolicy, PolicyConfig
+
+        return BotResponder(self.conversations, BotState(self.client("dynamodb"), self.settings.table_name),
+                            DialoguePolicy(PolicyConfig.from_env()), self.model_provider.current,
+                            self.escalations.publish, enabled=self.settings.bot_enabled)
+
+    # -- human agents: routing, workspace, tickets, CSAT -----------------------------------------
+
+    @once
+    def routing_store(self) -> RoutingStore:
+        from chalicelib.routing.store import RoutingStore
+
+        return RoutingStore(self.client("dynamodb"), self.settings.table_name)
+
+    @once
+    def escalations(self) -> EscalationPublisher:
+        """`escalations.publish(EscalationRequest(...))` puts one on the SQS queue."""
+        from chalicelib.routing.publisher import EscalationPublisher
+
+        return EscalationPublisher(self.client("sqs"), self.settings.escalation_queue_name)
+
+    @once
+    def desk_alerts(self) -> DeskAlerts:
+        from chalicelib.agents.relay import DeskAlerts
+
+        return DeskAlerts(self.routing_store, self.notifier)
+
+    @once
+    def tickets(self) -> TicketService:
+        from chalicelib.tickets.service import TicketService
+        from chalicelib.tickets.store import TicketStore
+
+        return TicketService(TicketStore(self.client("dynamodb"), self.settings.table_name),
+                             self.routing_store.get_config, self.desk_alerts.send, self.bus.publish)
+
+    @once
+    def routing(self) -> RoutingService:
+        from chalicelib.routing.service import RoutingService
+
+        return RoutingService(self.routing_store, self.conversations, self.notifier, self.bus.publish)
+
+    @once
+    def csat(self) -> CsatService:
+        from chalicelib.agents.csat import CsatService
+
+        return CsatService(self.client("dynamodb"), self.settings.table_name, self.conversations,
+                           self.routing_store, self.bus.publish)
+
+    @once
+    def suggester(self) -> ReplySuggester:
+        from chalicelib.agents.assist import ReplySuggester
+
+        return ReplySuggester(self.model_provider.current)
+
+    @once
+    def workspace(self) -> Workspace:
+        from chalicelib.agents.workspace import Workspace
+
+        return Workspace(self.routing, self.conversations, self.csat, self.tickets, self.escalations.publish,
+                         self.identity_store, self.bus.publish, suggest=self.suggester.suggest)
+
+    @once
+    def agent_relay(self) -> AgentRelay:
+        from chalicelib.agents.relay import AgentRelay
+
+        return AgentRelay(self.routing_store, self.notifier)
+
+    # -- channels (social webhooks, unified identity, outbound delivery) -------------------------
+
+    @once
+    def identity_store(self) -> IdentityStore:
+        from chalicelib.store.identity_store import IdentityStore
+
+        return IdentityStore(self.client("dynamodb"), self.settings.table_name)
+
+    @once
+    def delivery_store(self) -> DeliveryStore:
+        from chalicelib.store.delivery_store import DeliveryStore
+
+        return DeliveryStore(self.client("dynamodb"), self.settings.table_name)
+
+    @once
+    def channel_secrets(self) -> ChannelSecrets:
+        from chalicelib.webhooks.inbound import ChannelSecrets
+
+        return ChannelSecrets(self.secrets)
+
+    @once
+    def webhooks(self) -> WebhookService:
+        from chalicelib.webhooks.inbound import WebhookService
+
+        return WebhookService(self.channel_secrets, self.identity_store, self.delivery_store, self.conversations,
+                              self.metrics)
+
+    @once
+    def outbound_listener(self) -> OutboundListener:
+        from chalicelib.outbound import queue_name
+        from chalicelib.outbound.listener import OutboundListener
+
+        return OutboundListener(self.delivery_store, self.conversation_store, self.client("sqs"),
+                                lambda: self.queue_url(queue_name()), self.metrics)
+
+    @once
+    def outbound_consumer(self) -> OutboundConsumer:
+        from chalicelib.channels.http import ChannelSender
+        from chalicelib.outbound import queue_name
+        from chalicelib.outbound.consumer import OutboundConsumer
+
+        return OutboundConsumer(self.delivery_store, ChannelSender(), self.channel_secrets, self.client("sqs"),
+                                self.queue_url, f"{queue_name()}-dlq", self.notifier, self.metrics)
+
+    @once
+    def customers(self) -> CustomerService:
+        from chalicelib.customers.service import CustomerService
+
+        return CustomerService(self.identity_store, self.conversation_store)
+
+    @once
+    def escalation_consumer(self) -> EscalationConsumer:
+        from chalicelib.routing.consumer import EscalationConsumer
+
+        return EscalationConsumer(self.routing)
+
+    @once
+    def sweeps(self) -> Sweeps:
+        from chalicelib.agents.sweeps import Sweeps
+
+        return Sweeps(self.routing, self.tickets, self.workspace)
+
+    # -- REST edges ------------------------------------------------------------------------------
+
+    @once
+    def agents_rest(self) -> AgentsRest:
+        from chalicelib.agents.api import AgentsRest
+
+        return AgentsRest(self.workspace, self.routing_store, self.routing, self.tickets, self.authenticator)
+
+    @once
+    def customers_rest(self) -> CustomersRest:
+        from chalicelib.customers.api import CustomersRest
+
+        return CustomersRest(self.customers, self.authenticator)
+
+    @once
+    def metrics_rest(self) -> MetricsRest:
+        from chalicelib.analytics.api import MetricsRest
+
+        return MetricsRest(self.metrics_api)
+
+    @once
+    def webhooks_rest(self) -> WebhooksRest:
+        from chalicelib.webhooks.rest import WebhooksRest
+
+        return WebhooksRest(self.webhooks)
+
+
+_instance: Services | None = None
+
+
+def services() -> Services:
+    """This container's services (built on first use from the environment)."""
+    global _instance
+    if _instance is None:
+        with _lock:
+            if _instance is None:
+                _instance = Services(Settings.from_env())
+    return _instance
+
+
+def reset() -> None:
+    """Forget this container's services (tests, the local stack after pointing the environment at moto)."""
+    global _instance
+    with _lock:
+        _instance = None
