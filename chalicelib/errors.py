@@ -13,7 +13,7 @@ class DomainError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, details: object = None) -> None:
         super().__init__(message)
         self.message = message
         if code:

@@ -10,32 +10,36 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import DomainError, InvalidInput
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalice.app import Request
+
 T = TypeVar("T", bound=BaseModel)
+P = ParamSpec("P")
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
-    from chalice.app import Response
-
+def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=json.dumps(body, default=str), status_code=status,
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def error_response(exc: DomainError) -> Any:
+def error_response(exc: DomainError) -> Response:
     return json_response(exc.to_dict(), exc.status)
 
 
-def rest_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+def rest_errors(fn: Callable[P, Response]) -> Callable[P, Response]:
     """Translate domain and validation errors raised by a route into JSON error responses."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
         try:
             return fn(*args, **kwargs)
         except DomainError as exc:
@@ -47,7 +51,7 @@ def rest_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def parse_body(request: Any, model: type[T]) -> T:
+def parse_body(request: Request, model: type[T]) -> T:
     """The request's JSON body validated into `model` (InvalidInput when it is not JSON)."""
     raw = request.raw_body or b""
     try:

@@ -7,13 +7,17 @@ Chalice share one Python logger and every line is printed twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 # -- analytics: personal data (phones, e-mails, ID and card numbers) is redacted from every log line
 from chalicelib.analytics.redact import RedactingFormatter
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 SERVICE = "cs-platform-svc"
 NAMESPACE = "CustomerService"
@@ -25,7 +29,7 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 _cold_start = True
 
 
-def _lambda_context(event: Any) -> Any:
+def _lambda_context(event: object) -> LambdaContext | None:
     return getattr(event, "lambda_context", None) or getattr(event, "context", None)
 
 
@@ -37,17 +41,20 @@ def subscriber_failed(subscriber: Callable[[object], object], event: object, exc
     metrics.add_metric(name="SubscriberFailures", unit="Count", value=1)
 
 
-def middleware(batch: Callable[[], AbstractContextManager[None]]) -> Callable[[Any, Callable[[Any], Any]], Any]:
+Middleware = Callable[[object, Callable[[object], object]], object]
+
+
+def middleware(batch: Callable[[], AbstractContextManager[None]]) -> Middleware:
     """The Chalice middleware for every function; `batch` buffers analytics events per invocation."""
 
-    def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    def observe(event: object, get_response: Callable[[object], object]) -> object:
         return _invocation(event, get_response, batch)
 
     return observe
 
 
-def _invocation(event: Any, get_response: Callable[[Any], Any],
-                batch: Callable[[], AbstractContextManager[None]]) -> Any:
+def _invocation(event: object, get_response: Callable[[object], object],
+                batch: Callable[[], AbstractContextManager[None]]) -> object:
     """Wrap one invocation: context keys and cold start in logs, a trace segment, flushed metrics."""
     global _cold_start
     context = _lambda_context(event)

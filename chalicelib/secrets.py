@@ -8,10 +8,12 @@ Without it, the variable of the same name is used (local stack, tests).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import DomainError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 CACHE_SECONDS = 300
 

@@ -12,7 +12,6 @@ has pointed the environment at moto). `reset()` drops the container's instance.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from chalicelib.core.bus import EventBus, Subscriptions
@@ -32,7 +31,14 @@ from chalicelib.core.events import (
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aws_lambda_powertools import Logger, Metrics
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
     from chalicelib.agents.api import AgentsRest
     from chalicelib.agents.assist import ReplySuggester
@@ -69,6 +75,7 @@ if TYPE_CHECKING:
     from chalicelib.store.conversation_store import ConversationStore
     from chalicelib.store.delivery_store import DeliveryStore
     from chalicelib.store.identity_store import IdentityStore
+    from chalicelib.store.table import Table
     from chalicelib.tickets.service import TicketService
     from chalicelib.webhooks.inbound import ChannelSecrets, WebhookService
     from chalicelib.webhooks.rest import WebhooksRest
@@ -112,12 +119,12 @@ class Services:
     # -- AWS -------------------------------------------------------------------------------------
 
     @once
-    def session(self) -> Any:
+    def session(self) -> Any:  # noqa: ANN401 - boto3 ships no types; the typed accessors below narrow it
         import boto3
 
         return boto3.session.Session(region_name=self.settings.region)
 
-    def client(self, service: str, endpoint: str | None = None) -> Any:
+    def client(self, service: str, endpoint: str | None = None) -> Any:  # noqa: ANN401 - see the typed accessors
         """One boto3 client per service (and endpoint) per container, with timeouts that fit Lambda."""
         key = (service, endpoint)
         if key not in self._clients:
@@ -126,7 +133,7 @@ class Services:
                     self._clients[key] = self._new_client(service, endpoint)
         return self._clients[key]
 
-    def _new_client(self, service: str, endpoint: str | None) -> Any:
+    def _new_client(self, service: str, endpoint: str | None) -> Any:  # noqa: ANN401
         from botocore.config import Config
 
         if service == "apigatewaymanagementapi":
@@ -140,8 +147,29 @@ class Services:
                             tcp_keepalive=True)
         return self.session.client(service, endpoint_url=endpoint, config=config)
 
-    def management_client(self, endpoint: str) -> Any:
-        return self.client("apigatewaymanagementapi", endpoint)
+    def management_client(self, endpoint: str) -> ApiGatewayManagementApiClient:
+        client: ApiGatewayManagementApiClient = self.client("apigatewaymanagementapi", endpoint)
+        return client
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self.client("dynamodb")
+        return client
+
+    @property
+    def sqs(self) -> SQSClient:
+        client: SQSClient = self.client("sqs")
+        return client
+
+    @property
+    def s3(self) -> S3Client:
+        client: S3Client = self.client("s3")
+        return client
+
+    @property
+    def kinesis(self) -> KinesisClient:
+        client: KinesisClient = self.client("kinesis")
+        return client
 
     @once
     def account_id(self) -> str:
@@ -174,7 +202,7 @@ class Services:
 
         @functools.cache
         def lookup(name: str) -> str:
-            url: str = self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+            url: str = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
             return url
 
         return lookup
@@ -240,16 +268,23 @@ class Services:
     # -- chat (WebSocket), conversations ---------------------------------------------------------
 
     @once
+    def table(self) -> Table:
+        """The single table, through the persistence base (the only DynamoDB caller)."""
+        from chalicelib.store.table import Table
+
+        return Table(self.dynamodb, self.settings.table_name)
+
+    @once
     def conversation_store(self) -> ConversationStore:
         from chalicelib.store.conversation_store import ConversationStore
 
-        return ConversationStore(self.client("dynamodb"), self.settings.table_name)
+        return ConversationStore(self.table)
 
     @once
     def connection_store(self) -> ConnectionStore:
         from chalicelib.store.connection_store import ConnectionStore
 
-        return ConnectionStore(self.client("dynamodb"), self.settings.table_name, self.settings.connection_ttl_seconds)
+        return ConnectionStore(self.table, self.settings.connection_ttl_seconds)
 
     @once
     def notifier(self) -> Notifier:
@@ -279,7 +314,7 @@ class Services:
         """Pseudonym key = secret PSEUDONYM_KEY (a missing key fails here, inside the recorder's flush)."""
         from chalicelib.analytics.publisher import InteractionPublisher
 
-        return InteractionPublisher(self.client("kinesis"), self.settings.interactions_stream_name,
+        return InteractionPublisher(self.kinesis, self.settings.interactions_stream_name,
                                     self.secrets.require("PSEUDONYM_KEY"), metrics=self.metrics, logger=self.logger)
 
     @once
@@ -298,19 +333,19 @@ class Services:
     def live_counters(self) -> LiveCounters:
         from chalicelib.analytics.live import LiveCounters
 
-        return LiveCounters(self.client("dynamodb"), self.settings.table_name)
+        return LiveCounters(self.table)
 
     @once
     def archiver(self) -> EventArchiver:
         from chalicelib.analytics.archive import EventArchiver
 
-        return EventArchiver(self.client("s3"), self.bucket_name, logger=self.logger, metrics=self.metrics)
+        return EventArchiver(self.s3, self.bucket_name, logger=self.logger, metrics=self.metrics)
 
     @once
     def kpi_engines(self) -> KpiEngines:
         from chalicelib.analytics.kpis import KpiEngines
 
-        return KpiEngines(self.settings, s3=lambda: self.client("s3"), athena=lambda: self.client("athena"),
+        return KpiEngines(self.settings, s3=lambda: self.s3, athena=lambda: self.client("athena"),
                           bucket=lambda: self.bucket_name, resolve=self.resolve_placeholders)
 
     @once
@@ -326,19 +361,19 @@ class Services:
     def kb_store(self) -> KnowledgeBaseStore:
         from chalicelib.bot.kb import KnowledgeBaseStore
 
-        return KnowledgeBaseStore(self.client("dynamodb"), self.settings.table_name)
+        return KnowledgeBaseStore(self.table)
 
     @once
     def training_queue(self) -> TrainingQueue:
         from chalicelib.bot.training import TrainingQueue
 
-        return TrainingQueue(self.client("sqs"), self.settings.training_queue_name)
+        return TrainingQueue(self.sqs, self.settings.training_queue_name)
 
     @once
     def model_registry(self) -> ModelRegistry:
         from chalicelib.bot.training import ModelRegistry
 
-        return ModelRegistry(self.client("dynamodb"), self.settings.table_name, self.client("s3"),
+        return ModelRegistry(self.table, self.s3,
                              lambda: self.bucket_name)
 
     @once
@@ -369,7 +404,7 @@ class Services:
         from chalicelib.bot.listener import BotResponder, BotState
         from chalicelib.bot.policy import DialoguePolicy, PolicyConfig
 
-        return BotResponder(self.conversations, BotState(self.client("dynamodb"), self.settings.table_name),
+        return BotResponder(self.conversations, BotState(self.table),
                             DialoguePolicy(PolicyConfig.from_env()), self.model_provider.current,
                             self.escalations.publish, enabled=self.settings.bot_enabled)
 
@@ -379,14 +414,14 @@ class Services:
     def routing_store(self) -> RoutingStore:
         from chalicelib.routing.store import RoutingStore
 
-        return RoutingStore(self.client("dynamodb"), self.settings.table_name)
+        return RoutingStore(self.table)
 
     @once
     def escalations(self) -> EscalationPublisher:
         """`escalations.publish(EscalationRequest(...))` puts one on the SQS queue."""
         from chalicelib.routing.publisher import EscalationPublisher
 
-        return EscalationPublisher(self.client("sqs"), self.settings.escalation_queue_name)
+        return EscalationPublisher(self.sqs, self.settings.escalation_queue_name)
 
     @once
     def desk_alerts(self) -> DeskAlerts:
@@ -399,7 +434,7 @@ class Services:
         from chalicelib.tickets.service import TicketService
         from chalicelib.tickets.store import TicketStore
 
-        return TicketService(TicketStore(self.client("dynamodb"), self.settings.table_name),
+        return TicketService(TicketStore(self.table),
                              self.routing_store.get_config, self.desk_alerts.send, self.bus.publish)
 
     @once
@@ -412,7 +447,7 @@ class Services:
     def csat(self) -> CsatService:
         from chalicelib.agents.csat import CsatService
 
-        return CsatService(self.client("dynamodb"), self.settings.table_name, self.conversations,
+        return CsatService(self.table, self.conversations,
                            self.routing_store, self.bus.publish)
 
     @once
@@ -440,13 +475,13 @@ class Services:
     def identity_store(self) -> IdentityStore:
         from chalicelib.store.identity_store import IdentityStore
 
-        return IdentityStore(self.client("dynamodb"), self.settings.table_name)
+        return IdentityStore(self.table)
 
     @once
     def delivery_store(self) -> DeliveryStore:
         from chalicelib.store.delivery_store import DeliveryStore
 
-        return DeliveryStore(self.client("dynamodb"), self.settings.table_name)
+        return DeliveryStore(self.table)
 
     @once
     def channel_secrets(self) -> ChannelSecrets:
@@ -466,7 +501,7 @@ class Services:
         from chalicelib.outbound import queue_name
         from chalicelib.outbound.listener import OutboundListener
 
-        return OutboundListener(self.delivery_store, self.conversation_store, self.client("sqs"),
+        return OutboundListener(self.delivery_store, self.conversation_store, self.sqs,
                                 lambda: self.queue_url(queue_name()), self.metrics)
 
     @once
@@ -475,7 +510,7 @@ class Services:
         from chalicelib.outbound import queue_name
         from chalicelib.outbound.consumer import OutboundConsumer
 
-        return OutboundConsumer(self.delivery_store, ChannelSender(), self.channel_secrets, self.client("sqs"),
+        return OutboundConsumer(self.delivery_store, ChannelSender(), self.channel_secrets, self.sqs,
                                 self.queue_url, f"{queue_name()}-dlq", self.notifier, self.metrics)
 
     @once

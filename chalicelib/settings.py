@@ -8,8 +8,11 @@ they come from `chalicelib.secrets`, which reads SSM in AWS and the environment 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class SettingsError(RuntimeError):

@@ -11,6 +11,8 @@ Prints a line containing `ready` and the URLs once everything accepts connection
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import argparse
 import importlib
 import json
@@ -196,6 +198,10 @@ class LocalStack:
                         config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()))
         return int(config.scope(STAGE, function_name).lambda_timeout or 60)
 
+    def on_stop(self, close: Callable[[], object]) -> None:
+        """Stop `close`'s server with the rest of the stack (in reverse order of start)."""
+        self._closers.append(close)
+
     def stop(self) -> None:
         for close in reversed(self._closers):
             try:
@@ -240,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
         clock_port = _port("CLOCK_PORT", ws_port + 2 if ws_port else 0)
         urls["clock"], clock_server = start_simulated_clock(args.host, clock_port)
-        stack._closers.append(clock_server.shutdown)
+        stack.on_stop(clock_server.shutdown)
         print(f"  clock       {urls['clock']}/clock (simulated)", flush=True)
     print(f"ready: REST {urls['http']}  WebSocket {urls['ws']}", flush=True)
     for name in ("http", "ws", "management", "aws", "table", "pollers", "platforms"):

@@ -115,7 +115,7 @@ class FakePlatforms:
 
     # --- request handling (called from server threads) ----------------------------------------
 
-    def _record(self, entry: dict[str, Any]) -> None:
+    def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self._requests.append(entry)
 
@@ -127,7 +127,7 @@ class FakePlatforms:
                     return rule
             return None
 
-    def _respond(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+    def respond(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         rule = self._take_rule(path)
         if rule is not None:
             return rule.status, rule.body if rule.body is not None else _error_body(path, rule.status)
@@ -214,7 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path.startswith("/_control/"):
             self._control(parts.path, body)
             return
-        self.fake._record(
+        self.fake.record(
             {
                 "method": self.command,
                 "path": parts.path,
@@ -224,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "body": raw.decode("utf-8", "replace"),
             }
         )
-        status, payload = self.fake._respond(self.command, parts.path, query, body)
+        status, payload = self.fake.respond(self.command, parts.path, query, body)
         self._send(status, payload)
 
     def _control(self, path: str, body: Any) -> None:

@@ -8,13 +8,15 @@ from chalicelib import ids
 from chalicelib.core.models import DedupKey, MessageDraft, Sender
 from chalicelib.store.connection_store import Connection, ConnectionStore
 from chalicelib.store.conversation_store import ConversationStore
+from chalicelib.store.table import Table
 
 
 def _stores(aws):
     client = aws.client("dynamodb")
     import os
 
-    return ConversationStore(client, os.environ["TABLE_NAME"]), ConnectionStore(client, os.environ["TABLE_NAME"], 7800)
+    table = Table(client, os.environ["TABLE_NAME"])
+    return ConversationStore(table), ConnectionStore(table, 7800)
 
 
 def _draft(text: str) -> MessageDraft:

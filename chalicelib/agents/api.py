@@ -7,22 +7,28 @@ the role, and lets the Workspace check the conversation; errors become JSON 4xx
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.agents.workspace import Principal, Workspace
-from chalicelib.auth.authenticator import AgentAuthenticator
 from chalicelib.auth.roles import ADMINS, ANY_ROLE, SUPERVISORS
-from chalicelib.core.models import AppendResult
 from chalicelib.errors import Forbidden
 from chalicelib.http import json_response, parse_body, rest_errors
 from chalicelib.routing.models import AgentInput, CannedInput, DeskConfig, Name, Tag, TeamInput
-from chalicelib.routing.service import RoutingService
-from chalicelib.routing.store import RoutingStore
 from chalicelib.tickets.models import SlaPolicy, TicketInput, TicketPatch
-from chalicelib.tickets.service import TicketService
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chalice.app import Request, Response
+
+    from chalicelib.auth.authenticator import AgentAuthenticator
+    from chalicelib.core.models import AppendResult
+    from chalicelib.routing.service import RoutingService
+    from chalicelib.routing.store import RoutingStore
+    from chalicelib.tickets.models import Ticket
+    from chalicelib.tickets.service import TicketService
 
 
 class StatusBody(BaseModel):
@@ -77,23 +83,23 @@ class AgentsRest:
     # -- admin: agents, teams, desk settings, canned responses, SLA policies ----------------------------
 
     @rest_errors
-    def put_agent(self, request: Request, agent_id: str) -> Any:
+    def put_agent(self, request: Request, agent_id: str) -> Response:
         self._who(request, ADMINS)
         data = parse_body(request, AgentInput)
         return json_response(self._store.put_agent(agent_id, data).model_dump())
 
     @rest_errors
-    def put_team(self, request: Request, team_id: str) -> Any:
+    def put_team(self, request: Request, team_id: str) -> Response:
         self._who(request, ADMINS)
         return json_response(self._store.put_team(team_id, parse_body(request, TeamInput)).model_dump(mode="json"))
 
     @rest_errors
-    def list_teams(self, request: Request) -> Any:
+    def list_teams(self, request: Request) -> Response:
         self._who(request, SUPERVISORS)
         return json_response([t.model_dump(mode="json") for t in self._store.list_teams()])
 
     @rest_errors
-    def desk_config(self, request: Request) -> Any:
+    def desk_config(self, request: Request) -> Response:
         self._who(request, ADMINS)
         store = self._store
         if request.method == "PUT":
@@ -103,12 +109,12 @@ class AgentsRest:
         return json_response(store.get_config().model_dump(mode="json"))
 
     @rest_errors
-    def put_canned(self, request: Request, canned_id: str) -> Any:
+    def put_canned(self, request: Request, canned_id: str) -> Response:
         self._who(request, ADMINS)
         return json_response(self._store.put_canned(canned_id, parse_body(request, CannedInput)))
 
     @rest_errors
-    def put_sla_policy(self, request: Request, priority: str) -> Any:
+    def put_sla_policy(self, request: Request, priority: str) -> Response:
         self._who(request, ADMINS)
         if priority not in ("low", "normal", "high", "urgent"):
             from chalicelib.errors import InvalidInput
@@ -121,37 +127,37 @@ class AgentsRest:
     # -- supervisors --------------------------------------------------------------------------------------
 
     @rest_errors
-    def supervisor_queue(self, request: Request) -> Any:
+    def supervisor_queue(self, request: Request) -> Response:
         return json_response(self._ws.queue_view(self._who(request, SUPERVISORS)))
 
     @rest_errors
-    def supervisor_agents(self, request: Request) -> Any:
+    def supervisor_agents(self, request: Request) -> Response:
         return json_response(self._ws.load_view(self._who(request, SUPERVISORS)))
 
     # -- agents ---------------------------------------------------------------------------------------------
 
     @rest_errors
-    def agent_work(self, request: Request) -> Any:
+    def agent_work(self, request: Request) -> Response:
         return json_response(self._ws.work(self._who(request)))
 
     @rest_errors
-    def agent_status(self, request: Request) -> Any:
+    def agent_status(self, request: Request) -> Response:
         who = self._who(request)
         workspace = self._ws
         workspace.check_agent(who)
         return json_response(workspace.routing.set_status(who.id, parse_body(request, StatusBody).status).model_dump())
 
     @rest_errors
-    def agent_canned(self, request: Request) -> Any:
+    def agent_canned(self, request: Request) -> Response:
         self._who(request)
         return json_response(self._store.list_canned())
 
     @rest_errors
-    def conversation_context(self, request: Request, conversation_id: str) -> Any:
+    def conversation_context(self, request: Request, conversation_id: str) -> Response:
         return json_response(self._ws.context(self._who(request), conversation_id))
 
     @rest_errors
-    def conversation_action(self, request: Request, conversation_id: str, verb: str) -> Any:
+    def conversation_action(self, request: Request, conversation_id: str, verb: str) -> Response:
         who = self._who(request)
         ws = self._ws
         if verb == "accept":
@@ -190,18 +196,18 @@ class AgentsRest:
     # -- tickets --------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _ticket_visible(who: Principal, ticket: Any) -> None:
+    def _ticket_visible(who: Principal, ticket: Ticket) -> None:
         if not who.supervises and ticket.assignee not in (who.id, None):
             raise Forbidden("this ticket is assigned to someone else", code="forbidden")
 
     @rest_errors
-    def tickets(self, request: Request) -> Any:
+    def tickets(self, request: Request) -> Response:
         who = self._who(request)
         service = self._tickets
         if request.method == "POST":
             created = service.create(parse_body(request, TicketInput), actor=f"agent:{who.id}")
             return json_response(created.model_dump(), 201)
-        query: dict[str, str] = request.query_params or {}
+        query: Mapping[str, str] = request.query_params or {}
         status = query.get("status", "new")
         if status not in ("new", "open", "pending", "solved", "closed"):
             from chalicelib.errors import InvalidInput
@@ -211,7 +217,7 @@ class AgentsRest:
         return json_response([t.model_dump() for t in found if who.supervises or t.assignee in (who.id, None)])
 
     @rest_errors
-    def ticket(self, request: Request, ticket_id: str) -> Any:
+    def ticket(self, request: Request, ticket_id: str) -> Response:
         who = self._who(request)
         service = self._tickets
         current = service.get(ticket_id)
@@ -225,7 +231,7 @@ class AgentsRest:
         return json_response({**current.model_dump(), "audit": audit})
 
 
-def _posted(result: AppendResult) -> Any:
+def _posted(result: AppendResult) -> Response:
     """201 with the new message; 200 with the original when the same client_msg_id came before."""
     return json_response({"message": result.message.model_dump(exclude_none=True), "duplicate": result.duplicate},
                          200 if result.duplicate else 201)

@@ -6,13 +6,17 @@ knowledge-base edits without a redeploy. The agent picks, edits and sends; nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.bot.serving import LiveModel
 
 MAX_SUGGESTIONS = 3
 
 
-def suggest_replies(live: Any, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict[str, Any]]:
+def suggest_replies(live: LiveModel | None, text: str, limit: int = MAX_SUGGESTIONS) -> list[dict[str, Any]]:
     """Top intents for `text` with their answers in the message's language (best first)."""
     if live is None or not text.strip():
         return []

@@ -10,20 +10,24 @@ own conversation is closed again once the survey is over.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
-from chalicelib.conversations.service import ConversationService
 from chalicelib.core.bus import CONSUMED
 from chalicelib.core.events import ConversationRated, MessageStored
 from chalicelib.core.models import ConversationClosed, DedupKey, Message, MessageDraft, Sender
 from chalicelib.errors import Forbidden, InvalidInput
-from chalicelib.routing.store import RoutingStore
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.conversations.service import ConversationService
+    from chalicelib.routing.store import RoutingStore
+    from chalicelib.store.table import Table
 
 logger = Logger(child=True)
 
@@ -45,10 +49,9 @@ def parse_answer(message: Message) -> tuple[str | None, int] | None:
 
 
 class CsatService:
-    def __init__(self, client: Any, table_name: str, conversations: ConversationService,
+    def __init__(self, table: Table, conversations: ConversationService,
                  routing: RoutingStore, publish: Callable[[object], None]) -> None:
-        self._db = client
-        self._table = table_name
+        self._table = table
         self._conversations = conversations
         self._routing = routing
         self._publish = publish
@@ -81,10 +84,10 @@ class CsatService:
         item = {schema.PK: keys.customer_pk(customer_id), schema.SK: keys.CSAT_PENDING_SK,
                 "conversation_id": conversation_id, "agent_id": agent_id, "stage": stage,
                 schema.TTL_ATTRIBUTE: ids.now_ms() // 1000 + PENDING_TTL_SECONDS}
-        self._db.put_item(TableName=self._table, Item=encode(item))
+        self._table.put_item(Item=encode(item))
 
     def _pending(self, customer_id: str) -> dict[str, Any] | None:
-        item = decode(self._db.get_item(TableName=self._table, ConsistentRead=True,
+        item = decode(self._table.get_item(ConsistentRead=True,
                                         Key=self._key(keys.customer_pk(customer_id), keys.CSAT_PENDING_SK)).get("Item"))
         if not item or item.get(schema.TTL_ATTRIBUTE, 0) < ids.now_ms() // 1000:
             return None
@@ -120,8 +123,8 @@ class CsatService:
             gsi1pk, gsi1sk = keys.agent_ratings_gsi1(agent_id, now, conversation_id)
             sets += ["gsi1pk = if_not_exists(gsi1pk, :g1)", "gsi1sk = if_not_exists(gsi1sk, :g1s)"]
             values.update({":g1": gsi1pk, ":g1s": gsi1sk})
-        result = self._db.update_item(
-            TableName=self._table, Key=self._key(keys.conversation_pk(conversation_id), keys.CSAT_SK),
+        result = self._table.update_item(
+            Key=self._key(keys.conversation_pk(conversation_id), keys.CSAT_SK),
             UpdateExpression="SET " + ", ".join(sets),
             **({"ExpressionAttributeNames": {"#comment": "comment"}} if comment is not None else {}),
             ExpressionAttributeValues={k: encode_value(v) for k, v in values.items()}, ReturnValues="ALL_NEW")
@@ -133,13 +136,13 @@ class CsatService:
         return {k: rating.get(k) for k in ("conversation_id", "agent_id", "score", "comment", "nps", "rated_ms")}
 
     def get(self, conversation_id: str) -> dict[str, Any] | None:
-        item = decode(self._db.get_item(TableName=self._table, ConsistentRead=True,
+        item = decode(self._table.get_item(ConsistentRead=True,
                                         Key=self._key(keys.conversation_pk(conversation_id), keys.CSAT_SK)).get("Item"))
         return {k: item.get(k) for k in ("conversation_id", "agent_id", "score", "comment", "nps", "rated_ms")} \
             if item else None
 
     def clear_pending(self, customer_id: str) -> None:
-        self._db.delete_item(TableName=self._table, Key=self._key(keys.customer_pk(customer_id), keys.CSAT_PENDING_SK))
+        self._table.delete_item(Key=self._key(keys.customer_pk(customer_id), keys.CSAT_PENDING_SK))
 
     def on_message(self, event: MessageStored) -> object:
         """A customer's quick-reply postback or bare number answering a pending survey is CONSUMED."""

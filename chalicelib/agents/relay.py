@@ -8,13 +8,15 @@ ticket's assignee and to every supervisor and admin.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.auth.roles import SUPERVISORS
-from chalicelib.core.events import MessageStored
 from chalicelib.realtime import frames
-from chalicelib.realtime.notifier import Notifier
-from chalicelib.routing.store import RoutingStore
+
+if TYPE_CHECKING:
+    from chalicelib.core.events import MessageStored
+    from chalicelib.realtime.notifier import Notifier
+    from chalicelib.routing.store import RoutingStore
 
 IDLE_BUCKET_MS = 5 * 60 * 1000
 

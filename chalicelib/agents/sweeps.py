@@ -3,11 +3,14 @@ are flagged, idle conversations are closed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 
-from chalicelib.agents.workspace import Workspace
-from chalicelib.routing.service import RoutingService
-from chalicelib.tickets.service import TicketService
+if TYPE_CHECKING:
+    from chalicelib.agents.workspace import Workspace
+    from chalicelib.routing.service import RoutingService
+    from chalicelib.tickets.service import TicketService
 
 logger = Logger(child=True)
 

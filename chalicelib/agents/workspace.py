@@ -9,17 +9,14 @@ here except through `request_human` and `rate` (their own conversations only).
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
 from chalicelib import ids
-from chalicelib.agents.csat import CsatService
 from chalicelib.agents.relay import IDLE_BUCKET_MS
 from chalicelib.auth.roles import SUPERVISORS
-from chalicelib.conversations.service import ConversationService
 from chalicelib.core.events import (
     AgentReplied,
     ConversationEnded,
@@ -30,12 +27,18 @@ from chalicelib.core.events import (
 from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.routing.models import EscalationRequest, RoutingState
-from chalicelib.routing.publisher import Publish
-from chalicelib.routing.service import RoutingService
 from chalicelib.routing.store import AgentUnavailable, ConversationTaken
-from chalicelib.store.identity_store import IdentityStore
-from chalicelib.tickets.models import TicketInput
-from chalicelib.tickets.service import TicketService
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.agents.csat import CsatService
+    from chalicelib.conversations.service import ConversationService
+    from chalicelib.routing.publisher import Publish
+    from chalicelib.routing.service import RoutingService
+    from chalicelib.store.identity_store import IdentityStore
+    from chalicelib.tickets.models import Ticket, TicketInput
+    from chalicelib.tickets.service import TicketService
 
 logger = Logger(child=True)
 
@@ -191,7 +194,7 @@ class Workspace:
         agent = self.store.get_agent(principal.id)
         name = agent.name if agent else principal.name
         return MessageDraft(sender=Sender(type="agent", id=principal.id, name=name),
-                            channel=state.channel, text=text, visibility=visibility,  # type: ignore[arg-type]
+                            channel=state.channel, text=text, visibility=visibility,
                             client_msg_id=client_msg_id)
 
     # -- transfer, resolve, reopen, escalate ----------------------------------------------------
@@ -325,7 +328,7 @@ class Workspace:
                                        reason=request.reason))
         return request
 
-    def ticket_from_conversation(self, principal: Principal, conversation_id: str, data: TicketInput) -> Any:
+    def ticket_from_conversation(self, principal: Principal, conversation_id: str, data: TicketInput) -> Ticket:
         state = self._visible(principal, conversation_id)
         data = data.model_copy(update={"conversation_id": conversation_id, "customer_id": state.customer_id,
                                        "channel": data.channel or state.channel})

@@ -8,19 +8,22 @@ checks what that principal may do. Errors reach the client as `error` frames (Do
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
 from chalicelib.agents.workspace import Principal, Workspace
-from chalicelib.auth.tokens import AgentClaims
 from chalicelib.chat.extension import FrameExtension, FrameHandler
 from chalicelib.errors import Forbidden
 from chalicelib.realtime import frames
 from chalicelib.realtime.frames import MAX_TEXT_CHARS, ClientMsgId, Frame
 from chalicelib.routing.models import Name, Tag
-from chalicelib.store.connection_store import Connection
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.auth.tokens import AgentClaims
+    from chalicelib.store.connection_store import Connection
 
 ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
@@ -133,7 +136,7 @@ def agent_frame_handlers(ws: Workspace) -> FrameExtension:
     """The agents' frames and the customers' `requestHuman` / `rate`, answered through `ws`."""
 
     def agent(fn: Callable[[Principal, Any], dict[str, Any] | None]) -> FrameHandler:
-        def handle(connection: Connection, frame: Any) -> dict[str, Any] | None:
+        def handle(connection: Connection, frame: Frame) -> dict[str, Any] | None:
             return fn(_principal(connection), frame)
         return handle
 

@@ -8,28 +8,38 @@ route turns into their status and ``{"code", "message"}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from chalicelib import ids
-from chalicelib.auth import tokens
-from chalicelib.auth.authenticator import AgentAuthenticator
 from chalicelib.auth.roles import SUPERVISORS
 from chalicelib.errors import InvalidInput
-from chalicelib.http import rest_errors
+from chalicelib.http import json_response, rest_errors
 
 from .kpis import DEFAULT_TABLE, AthenaEngine, ReportWindow, athena_query, compute_kpis, load_sql
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from chalice.app import Request, Response
+
+    from chalicelib.analytics.kpis import KpiEngine
+    from chalicelib.analytics.live import LiveCounters
+    from chalicelib.auth import tokens
+    from chalicelib.auth.authenticator import AgentAuthenticator
 
 logger = Logger(child=True)
 
 MAX_KPI_DAYS = 92
 
 
-def _parse_when(value: Any, *, end_of_day: bool = False) -> Any:
+Q = TypeVar("Q", bound=BaseModel)
+
+
+def _parse_when(value: object, *, end_of_day: bool = False) -> object:
     """ISO date (``2026-11-01``, start of that UTC day; with ``end_of_day`` the next midnight) or datetime."""
     if isinstance(value, str) and len(value) == 10:
         day = date.fromisoformat(value)
@@ -50,12 +60,12 @@ class KpiQuery(BaseModel):
 
     @field_validator("start", mode="before")
     @classmethod
-    def _start(cls, value: Any) -> Any:
+    def _start(cls, value: object) -> object:
         return _parse_when(value)
 
     @field_validator("end", mode="before")
     @classmethod
-    def _end(cls, value: Any) -> Any:
+    def _end(cls, value: object) -> object:
         return _parse_when(value, end_of_day=True)
 
     @model_validator(mode="after")
@@ -74,7 +84,7 @@ class ForecastQuery(BaseModel):
     target_seconds: float = Field(default=20, gt=0, le=3600)
 
 
-def parse_query(model: type[BaseModel], query: Mapping[str, str] | None) -> Any:
+def parse_query(model: type[Q], query: Mapping[str, str] | None) -> Q:
     try:
         return model.model_validate(dict(query or {}))
     except ValidationError as exc:
@@ -104,7 +114,7 @@ class _PrefetchingAthena:
 
 
 class MetricsApi:
-    def __init__(self, auth: AgentAuthenticator, live: Any,
+    def __init__(self, auth: AgentAuthenticator, live: LiveCounters,
                  engine_factory: Callable[[], Any], queue_stats: Callable[[], dict[str, Any]]) -> None:
         self._auth = auth
         self._live = live
@@ -114,12 +124,12 @@ class MetricsApi:
     def authorize(self, headers: Mapping[str, str] | None) -> tokens.AgentClaims:
         return self._auth.from_headers(headers, SUPERVISORS)
 
-    def _engine(self, names: list[str]) -> Any:
+    def _engine(self, names: list[str]) -> KpiEngine:
         engine = self._engine_factory()
         return _PrefetchingAthena(engine, names) if isinstance(engine, AthenaEngine) else engine
 
     @staticmethod
-    def _close(engine: Any) -> None:
+    def _close(engine: object) -> None:
         close = getattr(engine, "close", None)
         if callable(close):
             close()
@@ -169,16 +179,16 @@ class MetricsRest:
         self._api = api
 
     @rest_errors
-    def kpis(self, request: Any) -> Any:
+    def kpis(self, request: Request) -> Response:
         self._api.authorize(request.headers)
-        return self._api.kpis(request.query_params)
+        return json_response(self._api.kpis(request.query_params))
 
     @rest_errors
-    def live(self, request: Any) -> Any:
+    def live(self, request: Request) -> Response:
         self._api.authorize(request.headers)
-        return self._api.live()
+        return json_response(self._api.live())
 
     @rest_errors
-    def forecast(self, request: Any) -> Any:
+    def forecast(self, request: Request) -> Response:
         self._api.authorize(request.headers)
-        return self._api.forecast(request.query_params)
+        return json_response(self._api.forecast(request.query_params))

@@ -20,11 +20,15 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .events import BaseEvent, parse_event_json, to_json
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+    from mypy_boto3_s3 import S3Client
 
 
 class KinesisData(BaseModel):
@@ -75,13 +79,13 @@ class EventArchiver:
 
     def __init__(
         self,
-        s3_client: Any,
+        s3_client: S3Client,
         bucket: str,
         *,
         prefix: str = "events/",
         error_prefix: str = "errors/",
-        logger: Any | None = None,
-        metrics: Any | None = None,
+        logger: Logger | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._s3 = s3_client
         self._bucket = bucket
@@ -140,7 +144,7 @@ class EventArchiver:
 
     # ----------------------------------------------------------------- internals
     @staticmethod
-    def _decode(raw: Any) -> tuple[KinesisRecord | None, _Decoded | None, str | None]:
+    def _decode(raw: object) -> tuple[KinesisRecord | None, _Decoded | None, str | None]:
         try:
             record = KinesisRecord.model_validate(raw)
         except ValidationError as exc:
@@ -155,7 +159,7 @@ class EventArchiver:
             return record, None, f"invalid event: {exc}"
         return record, _Decoded(record, event), None
 
-    def _write_poison(self, raw: Any, record: KinesisRecord | None, error: str) -> bool:
+    def _write_poison(self, raw: object, record: KinesisRecord | None, error: str) -> bool:
         seq = record.kinesis.sequence_number if record else (_raw_seq(raw) or "unknown")
         shard = record.shard_id if record else "shard-unknown"
         arrival = record.kinesis.approximate_arrival_timestamp if record else None
@@ -197,13 +201,11 @@ class EventArchiver:
             self._log.exception("could not emit archive metrics")
 
 
-def _raw_seq(raw: Any) -> str | None:
-    try:
-        return str(raw["kinesis"]["sequenceNumber"])
-    except (KeyError, TypeError):
-        return None
+def _raw_seq(raw: object) -> str | None:
+    kinesis = raw.get("kinesis") if isinstance(raw, dict) else None
+    return str(kinesis["sequenceNumber"]) if isinstance(kinesis, dict) and "sequenceNumber" in kinesis else None
 
 
-def handle_kinesis_event(event: dict[str, Any], s3_client: Any, bucket: str) -> dict[str, Any]:
+def handle_kinesis_event(event: dict[str, Any], s3_client: S3Client, bucket: str) -> dict[str, Any]:
     """Convenience entry: archive one Lambda Kinesis event with a fresh ``EventArchiver``."""
     return EventArchiver(s3_client, bucket).handle(event)

@@ -26,7 +26,7 @@ from pydantic import (
 
 from .redact import redact_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 # Every channel a stored message can carry (chalicelib.core.models / chat.handler).
 Channel = Literal[
@@ -66,7 +66,7 @@ class BaseEvent(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _check_and_redact(cls, data: Any) -> Any:
+    def _check_and_redact(cls, data: object) -> object:
         if not isinstance(data, dict):
             return data
         if "customer_id" in data:
@@ -241,12 +241,14 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(InteractionEvent)
 
 def parse_event(data: dict[str, Any]) -> BaseEvent:
     """Validate a dict into the matching event model (raises ``pydantic.ValidationError``)."""
-    return _ADAPTER.validate_python(data)
+    event: BaseEvent = _ADAPTER.validate_python(data)
+    return event
 
 
 def parse_event_json(raw: str | bytes) -> BaseEvent:
     """Validate a JSON document into the matching event model."""
-    return _ADAPTER.validate_json(raw)
+    event: BaseEvent = _ADAPTER.validate_json(raw)
+    return event
 
 
 def to_json(event: BaseEvent) -> str:

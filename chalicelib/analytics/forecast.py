@@ -10,14 +10,20 @@ model against the seasonal-naive baseline (same hour one week earlier).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     import numpy as np
+    from numpy.typing import NDArray
+
+    Floats = NDArray[np.float64]
+    Ints = NDArray[np.int64]
+
 
 WEEK = 168
 _Z80 = 1.2815515655446004  # two-sided 80 % normal interval
@@ -58,14 +64,14 @@ def _utc_hour(ts: datetime) -> datetime:
     return ts.replace(minute=0, second=0, microsecond=0)
 
 
-def _slots(start: datetime, n: int, offset: int = 0) -> np.ndarray:
+def _slots(start: datetime, n: int, offset: int = 0) -> Ints:
     import numpy as np
 
     base = start.weekday() * 24 + start.hour
     return (base + offset + np.arange(n)) % WEEK
 
 
-def _design(slots: np.ndarray, t: np.ndarray, full_week: bool) -> np.ndarray:
+def _design(slots: Ints, t: Floats, full_week: bool) -> Floats:
     import numpy as np
 
     n = len(slots)
@@ -119,7 +125,11 @@ def forecast_hourly(
     lo, hi = point - _Z80 * sigma, point + _Z80 * sigma
     if log_scale:
         point, lo, hi = np.expm1(point + sigma**2 / 2), np.expm1(lo), np.expm1(hi)
-    clip = lambda a: np.maximum(a, 0.0).round(3).tolist()  # noqa: E731
+
+    def clip(a: Floats) -> list[float]:
+        values: list[float] = np.maximum(a, 0.0).round(3).tolist()
+        return values
+
     first = start + timedelta(hours=n)
     return Forecast(
         timestamps=[first + timedelta(hours=h) for h in range(horizon)],

@@ -16,17 +16,22 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field, field_validator
 
-from chalicelib.settings import SettingsError
+from chalicelib.settings import Settings, SettingsError
 
 from .events import COLUMNS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mypy_boto3_athena import AthenaClient
+    from mypy_boto3_s3 import S3Client
 
 SQL_DIR = Path(__file__).with_name("sql")
 DEFAULT_TABLE = "interaction_events"
@@ -88,7 +93,7 @@ class DuckDBEngine:
         self,
         data_dir: str | Path | None = None,
         *,
-        s3_client: Any | None = None,
+        s3_client: S3Client | None = None,
         bucket: str | None = None,
         prefix: str = "events/",
         threads: int = 2,
@@ -98,7 +103,7 @@ class DuckDBEngine:
         if data_dir is None and s3_client is None:
             raise ValueError("give data_dir, or s3_client and bucket")
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="kpi-duckdb-")
-        self.data_dir = Path(data_dir if data_dir is not None else self._tmp)
+        self.data_dir = Path(data_dir) if data_dir is not None else Path(str(self._tmp))
         self._s3, self._bucket, self._prefix = s3_client, bucket, prefix.rstrip("/") + "/"
         self._con = duckdb.connect(":memory:", config={"threads": threads})
         self._bound: ReportWindow | None = None
@@ -117,7 +122,7 @@ class DuckDBEngine:
 
     def sync_from_s3(self, window: ReportWindow) -> int:
         """Download archive objects of the window's ``dt=`` partitions; returns objects fetched."""
-        if self._s3 is None:
+        if self._s3 is None or self._bucket is None:
             return 0
         fetched = 0
         paginator = self._s3.get_paginator("list_objects_v2")
@@ -247,7 +252,7 @@ class AthenaEngine:
 
     def __init__(
         self,
-        athena_client: Any,
+        athena_client: AthenaClient,
         database: str,
         *,
         table: str = DEFAULT_TABLE,
@@ -349,7 +354,7 @@ class HourlyVolume(BaseModel):
 
     @field_validator("hour_start", mode="before")
     @classmethod
-    def _parse(cls, value: Any) -> Any:
+    def _parse(cls, value: object) -> object:
         return _as_utc(value)
 
 
@@ -467,7 +472,7 @@ class DailyTrend(BaseModel):
 
     @field_validator("day", mode="before")
     @classmethod
-    def _parse(cls, value: Any) -> Any:
+    def _parse(cls, value: object) -> object:
         return value.date() if isinstance(value, datetime) else str(value)[:10]
 
 
@@ -494,7 +499,7 @@ class KpiReport(BaseModel):
     daily_trends: list[DailyTrend] = Field(default_factory=list)
 
 
-def _as_utc(value: Any) -> Any:
+def _as_utc(value: object) -> object:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.strip())
     if isinstance(value, datetime) and value.tzinfo is None:
@@ -545,7 +550,8 @@ def compute_kpis(engine: KpiEngine, start: datetime, end: datetime) -> KpiReport
 class KpiEngines:
     """Makes the engine KPIs run on: ``KPI_ENGINE=athena`` (AWS, default) or ``duckdb`` (the local stack)."""
 
-    def __init__(self, settings: Any, *, s3: Callable[[], Any], athena: Callable[[], Any], bucket: Callable[[], str],
+    def __init__(self, settings: Settings, *, s3: Callable[[], S3Client], athena: Callable[[], AthenaClient],
+                 bucket: Callable[[], str],
                  resolve: Callable[[str], str]) -> None:
         self._settings = settings
         self._s3, self._athena, self._bucket, self._resolve = s3, athena, bucket, resolve

@@ -9,15 +9,19 @@ no extra write per message. ``today()`` is one GetItem. The item expires after 9
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import ids
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode
 
 from .events import BaseEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from chalicelib.store.table import Table
 
 TTL_SECONDS = 90 * 86400
 
@@ -36,11 +40,11 @@ _COUNTED = {
 COUNTERS = ("conversations", *_COUNTED.values(), "csat_score_sum")
 
 
-def _field(event: BaseEvent | Mapping[str, Any], name: str) -> Any:
+def _field(event: BaseEvent | Mapping[str, Any], name: str) -> object:
     return getattr(event, name, None) if isinstance(event, BaseEvent) else event.get(name)
 
 
-def _day(ts: Any) -> str | None:
+def _day(ts: object) -> str | None:
     if isinstance(ts, datetime):
         value = ts
     elif isinstance(ts, str):
@@ -73,9 +77,8 @@ def tally(events: Iterable[BaseEvent | Mapping[str, Any]]) -> dict[str, Counter[
 
 
 class LiveCounters:
-    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
-        self._db = dynamodb_client
-        self._table = table_name
+    def __init__(self, table: Table) -> None:
+        self._table = table
 
     def record(self, events: Iterable[BaseEvent | Mapping[str, Any]]) -> int:
         """Apply the batch's increments; returns the number of UpdateItem calls made."""
@@ -85,8 +88,7 @@ class LiveCounters:
             values = {f":v{i}": {"N": str(n)} for i, n in enumerate(counts.values())}
             adds = ", ".join(f"#c{i} :v{i}" for i in range(len(counts)))
             expires = int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()) + TTL_SECONDS
-            self._db.update_item(
-                TableName=self._table,
+            self._table.update_item(
                 Key={schema.PK: {"S": keys.live_stats_pk(day)}, schema.SK: {"S": keys.LIVE_STATS_SK}},
                 UpdateExpression=f"ADD {adds} SET #ttl = :ttl",
                 ExpressionAttributeNames={**names, "#ttl": schema.TTL_ATTRIBUTE},
@@ -97,11 +99,10 @@ class LiveCounters:
 
     def day(self, day: str) -> dict[str, int]:
         """The counters of one UTC day (zeros when nothing happened)."""
-        item = self._db.get_item(
-            TableName=self._table,
+        item = self._table.get_item(
             Key={schema.PK: {"S": keys.live_stats_pk(day)}, schema.SK: {"S": keys.LIVE_STATS_SK}},
         ).get("Item")
-        values = decode(item) if item else {}
+        values = (decode(item) if item else None) or {}
         out = {name: int(values.get(name, 0)) for name in COUNTERS}
         out.update({k: int(v) for k, v in values.items() if k.startswith("channel_")})
         return out

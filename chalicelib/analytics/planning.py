@@ -96,7 +96,7 @@ def _first(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return rows[0] if rows else {}
 
 
-def _parse_hour(value: Any) -> datetime:
+def _parse_hour(value: object) -> datetime:
     if isinstance(value, datetime):
         return _hour(value)
     return _hour(datetime.fromisoformat(str(value).replace("Z", "+00:00")))

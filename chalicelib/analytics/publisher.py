@@ -13,14 +13,19 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from .events import BaseEvent, parse_event, to_json
 from .redact import DEFAULT_REDACTOR, Redactor, pseudonymise
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from aws_lambda_powertools import Logger, Metrics
+    from mypy_boto3_kinesis import KinesisClient
 
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
@@ -55,12 +60,12 @@ class InteractionPublisher:
 
     def __init__(
         self,
-        kinesis_client: Any,
+        kinesis_client: KinesisClient,
         stream_name: str,
         pseudonym_key: str | bytes,
         *,
-        metrics: Any | None = None,
-        logger: Any | None = None,
+        metrics: Metrics | None = None,
+        logger: Logger | None = None,
         redactor: Redactor | None = None,
         max_attempts: int = 4,
         base_backoff: float = 0.05,
@@ -175,7 +180,7 @@ class InteractionPublisher:
                 break
             result.calls += 1
             try:
-                response = self._client.put_records(StreamName=self._stream, Records=pending)
+                response = self._client.put_records(StreamName=self._stream, Records=pending)  # type: ignore[arg-type]
             except Exception as exc:
                 code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
                 self._log.warning("PutRecords call failed", extra={"error_code": code, "attempt": attempt})
@@ -191,7 +196,7 @@ class InteractionPublisher:
             # Entries beyond the returned list (should not happen) are retried as well.
             retry.extend(pending[len(entries) :])
             result.sent += len(pending) - len(retry)
-            codes = sorted({e.get("ErrorCode") for e in entries if e.get("ErrorCode")})
+            codes = sorted({str(e["ErrorCode"]) for e in entries if e.get("ErrorCode")})
             self._log.info(
                 "PutRecords partial failure", extra={"failed": len(retry), "codes": codes, "attempt": attempt}
             )

@@ -16,9 +16,12 @@ import hmac
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.logging.types import PowertoolsLogRecord
 
 PHONE, EMAIL, ID, CARD = "[PHONE]", "[EMAIL]", "[ID]", "[CARD]"
 
@@ -92,7 +95,7 @@ def _intl_phone_valid(candidate: str) -> bool:
     return 8 <= sum(ch.isdigit() for ch in candidate) <= 15
 
 
-def _sub(pattern: re.Pattern[str], token: str, check: Callable[[str], bool] | None = None):
+def _sub(pattern: re.Pattern[str], token: str, check: Callable[[str], bool] | None = None) -> Callable[[str], str]:
     def apply(text: str) -> str:
         if check is None:
             return pattern.sub(token, text)
@@ -121,7 +124,7 @@ class Redactor:
             text = step(text)
         return text
 
-    def redact_value(self, value: Any) -> Any:
+    def redact_value(self, value: object) -> object:
         """Redact every string inside nested dicts/lists/tuples; other values are returned unchanged."""
         if isinstance(value, str):
             return self(value)
@@ -157,5 +160,6 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         self._redactor = redactor or DEFAULT_REDACTOR
         super().__init__(*args, **kwargs)
 
-    def serialize(self, log: Any) -> str:
-        return super().serialize(log=self._redactor.redact_value(log))
+    def serialize(self, log: dict[str, Any] | PowertoolsLogRecord) -> str:
+        redacted = self._redactor.redact_value(log) if isinstance(log, dict) else log
+        return super().serialize(log=redacted)  # type: ignore[arg-type]  # a dict stays a dict

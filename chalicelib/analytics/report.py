@@ -9,13 +9,16 @@ and the Erlang C staffing table. All text is HTML-escaped; charts are plain SVG 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import datetime
 from html import escape
+from typing import TYPE_CHECKING
 
-from .forecast import Forecast
-from .kpis import KpiReport
-from .staffing import StaffingRow
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from .forecast import Forecast
+    from .kpis import KpiReport
+    from .staffing import StaffingRow
 
 PALETTE = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#dc2626", "#ca8a04"]
 _W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 720, 240, 48, 12, 14, 36

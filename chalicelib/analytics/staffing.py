@@ -12,10 +12,13 @@ optional occupancy cap), and ``staffing_plan`` applies it to every hour of a for
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def erlang_b(traffic: float, agents: int) -> float:

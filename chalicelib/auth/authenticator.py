@@ -6,13 +6,16 @@ checked against the roles a route allows (`chalicelib.auth.roles`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-
-from chalice.app import Request
+from typing import TYPE_CHECKING
 
 from chalicelib.auth.roles import ANY_ROLE
 from chalicelib.auth.tokens import AgentClaims, bearer_token, verify_agent
 from chalicelib.errors import Forbidden
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from chalice.app import Request
 
 
 class AgentAuthenticator:

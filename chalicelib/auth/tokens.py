@@ -7,7 +7,7 @@ AGENT_TOKEN_SECRET. Only HS256 is accepted, so a token can never choose its own 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -36,7 +36,7 @@ class AgentClaims(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
-def _decode(token: str | None, secret: str) -> dict:
+def _decode(token: str | None, secret: str) -> dict[str, Any]:
     if not token:
         raise Unauthorized("a token is required", code="token_missing")
     try:

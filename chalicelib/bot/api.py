@@ -8,19 +8,24 @@ an optional ``If-Match: <version>`` header (409 ``version_conflict`` if the KB m
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.auth.authenticator import AgentAuthenticator
 from chalicelib.auth.roles import ANY_ROLE, SUPERVISORS
 from chalicelib.bot import kb_io
 from chalicelib.bot.kb import ImportRequest, IntentBody, KnowledgeBaseStore, check_name
 from chalicelib.bot.training import TrainingQueue, TrainJob
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.http import json_response, parse_body, rest_errors
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalice.app import Request, Response
+
+    from chalicelib.auth.authenticator import AgentAuthenticator
 
 logger = Logger(child=True)
 
@@ -67,7 +72,7 @@ class KnowledgeBaseApi:
     # -- reads -------------------------------------------------------------------------------
 
     @rest_errors
-    def list(self, request: Any) -> Any:
+    def list(self, request: Request) -> Response:
         model_pointer = self._model_pointer()
         self._auth.claims(request, READERS)
         snapshot = self._store.snapshot()
@@ -77,12 +82,12 @@ class KnowledgeBaseApi:
             "model": model_pointer.model_dump() if model_pointer is not None else None,
         })
 
-    def intent(self, request: Any, name: str) -> Any:
+    def intent(self, request: Request, name: str) -> Response:
         """GET, PUT or DELETE one intent."""
         return {"GET": self.get, "PUT": self.put, "DELETE": self.delete}[request.method](request, name)
 
     @rest_errors
-    def get(self, request: Any, name: str) -> Any:
+    def get(self, request: Request, name: str) -> Response:
         self._auth.claims(request, READERS)
         intent = self._store.get(check_name(name))
         if intent is None:
@@ -90,7 +95,7 @@ class KnowledgeBaseApi:
         return json_response(intent.model_dump())
 
     @rest_errors
-    def export(self, request: Any) -> Any:
+    def export(self, request: Request) -> Response:
         self._auth.claims(request, READERS)
         fmt = ((request.query_params or {}).get("format") or "json").lower()
         snapshot = self._store.snapshot()
@@ -107,7 +112,7 @@ class KnowledgeBaseApi:
     # -- writes ------------------------------------------------------------------------------
 
     @rest_errors
-    def put(self, request: Any, name: str) -> Any:
+    def put(self, request: Request, name: str) -> Response:
         claims = self._auth.claims(request, WRITERS)
         body = parse_body(request, IntentBody)
         intent = self._store.put(check_name(name), body, actor=claims.sub, if_version=_if_match(request))
@@ -116,19 +121,19 @@ class KnowledgeBaseApi:
                               "intent": intent.model_dump()})
 
     @rest_errors
-    def delete(self, request: Any, name: str) -> Any:
+    def delete(self, request: Request, name: str) -> Response:
         claims = self._auth.claims(request, WRITERS)
         version = self._store.delete(check_name(name), actor=claims.sub, if_version=_if_match(request))
         return json_response({"version": version, "training_queued": self._retrain(version, claims.sub)})
 
     @rest_errors
-    def import_json(self, request: Any) -> Any:
+    def import_json(self, request: Request) -> Response:
         claims = self._auth.claims(request, WRITERS)
         document = parse_body(request, ImportRequest)
         return self._import(document, document.replace, claims.sub, _if_match(request))
 
     @rest_errors
-    def import_csv(self, request: Any) -> Any:
+    def import_csv(self, request: Request) -> Response:
         claims = self._auth.claims(request, WRITERS)
         body = parse_body(request, CsvImportRequest)
         document = kb_io.from_csv(body.examples_csv, body.answers_csv)
@@ -144,7 +149,7 @@ class KnowledgeBaseApi:
                               "training_queued": queued})
 
     @rest_errors
-    def train(self, request: Any) -> Any:
+    def train(self, request: Request) -> Response:
         claims = self._auth.claims(request, WRITERS)
         version = self._store.version()
         return json_response({"version": version, "training_queued": self._retrain(version, claims.sub)}, 202)

@@ -13,18 +13,19 @@ one entry each, with ``kb_version`` = the version that last changed it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib import ids
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import keys
 from chalicelib.store.codec import decode, encode, encode_value
-from chalicelib.store.dynamo import cancellation_codes, is_condition_failure, query_all
+from chalicelib.store.table import Table, TransactionCancelled
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 LANGUAGES = ("zh", "en")
 INTENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -183,30 +184,29 @@ def check_name(name: str) -> str:
 class KnowledgeBaseStore:
     """KB entries and the version counter in the single table."""
 
-    def __init__(self, client: Any, table_name: str, kb_id: str = "default") -> None:
-        self._db = client
-        self._table = table_name
+    def __init__(self, table: Table, kb_id: str = "default") -> None:
+        self._table = table
         self.kb_id = kb_id
         self._pk = keys.kb_pk(kb_id)
 
     # -- reads -------------------------------------------------------------------------------
 
     def version(self, *, consistent: bool = True) -> int:
-        item = self._db.get_item(TableName=self._table, Key=self._key(keys.KB_META_SK),
+        item = self._table.get_item(Key=self._key(keys.KB_META_SK),
                                  ConsistentRead=consistent).get("Item")
         return int(decode(item).get("version", 0)) if item else 0
 
     def get(self, name: str) -> Intent | None:
-        item = self._db.get_item(TableName=self._table, Key=self._key(keys.kb_intent_sk(name)),
+        item = self._table.get_item(Key=self._key(keys.kb_intent_sk(name)),
                                  ConsistentRead=True).get("Item")
         return Intent.model_validate(decode(item)) if item else None
 
     def snapshot(self) -> Snapshot:
         """Version first, then the entries: the entries are at least as new as the version."""
-        meta = self._db.get_item(TableName=self._table, Key=self._key(keys.KB_META_SK),
+        meta = self._table.get_item(Key=self._key(keys.KB_META_SK),
                                  ConsistentRead=True).get("Item")
         meta = decode(meta) or {}
-        items = query_all(self._db, TableName=self._table, ConsistentRead=True,
+        items = self._table.query_all(ConsistentRead=True,
                           KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
                           ExpressionAttributeValues={":pk": encode_value(self._pk),
                                                      ":p": encode_value(keys.KB_INTENT_SK_PREFIX)})
@@ -220,14 +220,14 @@ class KnowledgeBaseStore:
 
         def items(version: int, now: int) -> list[dict[str, Any]]:
             intent = Intent(name=name, kb_version=version, updated_ms=now, updated_by=actor, **body.model_dump())
-            return [{"Put": {"TableName": self._table, "Item": self._intent_item(intent)}}]
+            return [{"Put": {"Item": self._intent_item(intent)}}]
 
         version = self._commit(items, if_version)
         return Intent(name=name, kb_version=version, updated_by=actor, **body.model_dump())
 
     def delete(self, name: str, *, actor: str | None, if_version: int | None = None) -> int:
         def items(version: int, now: int) -> list[dict[str, Any]]:
-            return [{"Delete": {"TableName": self._table, "Key": self._key(keys.kb_intent_sk(name)),
+            return [{"Delete": {"Key": self._key(keys.kb_intent_sk(name)),
                                 "ConditionExpression": "attribute_exists(pk)"}}]
 
         try:
@@ -256,11 +256,11 @@ class KnowledgeBaseStore:
                 out = []
                 for name, body in chunk:
                     if body is None:
-                        out.append({"Delete": {"TableName": self._table, "Key": self._key(keys.kb_intent_sk(name))}})
+                        out.append({"Delete": {"Key": self._key(keys.kb_intent_sk(name))}})
                     else:
                         intent = Intent(name=name, kb_version=version, updated_ms=now, updated_by=actor,
                                         **body.model_dump())
-                        out.append({"Put": {"TableName": self._table, "Item": self._intent_item(intent)}})
+                        out.append({"Put": {"Item": self._intent_item(intent)}})
                 return out
 
             version = self._commit(items, if_version if start == 0 else None)
@@ -276,7 +276,7 @@ class KnowledgeBaseStore:
             new, now = current + 1, ids.now_ms()
             condition = "attribute_not_exists(pk)" if current == 0 else "version = :old"
             bump: dict[str, Any] = {"Update": {
-                "TableName": self._table, "Key": self._key(keys.KB_META_SK),
+                "Key": self._key(keys.KB_META_SK),
                 "UpdateExpression": "SET version = :new, updated_ms = :now, kb_id = :kb",
                 "ConditionExpression": condition,
                 "ExpressionAttributeValues": {":new": encode_value(new), ":now": encode_value(now),
@@ -284,15 +284,12 @@ class KnowledgeBaseStore:
                                               **({":old": encode_value(current)} if current else {})},
             }}
             try:
-                self._db.transact_write_items(TransactItems=[bump, *build(new, now)])
+                self._table.transact([bump, *build(new, now)])
                 return new
-            except ClientError as exc:
-                codes = cancellation_codes(exc)
-                if not codes and not is_condition_failure(exc):
-                    raise
-                if codes and codes[0] == "ConditionalCheckFailed":
+            except TransactionCancelled as exc:
+                if exc.codes and exc.codes[0] == "ConditionalCheckFailed":
                     continue  # another writer bumped the version first: re-read and retry
-                if any(c == "ConditionalCheckFailed" for c in codes[1:]):
+                if "ConditionalCheckFailed" in exc.codes[1:]:
                     raise _ItemConditionFailed() from exc
                 raise
         raise Conflict("the knowledge base is being changed concurrently; retry", code="version_conflict")

@@ -13,20 +13,24 @@ Per-conversation bot state (``CONV#id/BOT``): consecutive ``misses`` and ``hando
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
-from chalicelib.bot.policy import Decision, DialoguePolicy
-from chalicelib.conversations.service import ConversationService
-from chalicelib.core.events import MessageStored
 from chalicelib.core.models import DedupKey, Message, MessageDraft, Sender
 from chalicelib.routing.models import EscalationRequest
 from chalicelib.store import keys
-from chalicelib.store.codec import decode, encode_value
+from chalicelib.store.codec import encode_value
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.bot.policy import Decision, DialoguePolicy
+    from chalicelib.conversations.service import ConversationService
+    from chalicelib.core.events import MessageStored
+    from chalicelib.store.table import Table
 
 logger = Logger(child=True)
 
@@ -38,9 +42,8 @@ HUMAN_STATUSES = frozenset({"queued", "offered", "assigned", "offline"})
 class BotState:
     """The bot's per-conversation state item, read together with the conversation and the customer."""
 
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
-        self._db = dynamodb
-        self._table = table_name
+    def __init__(self, table: Table) -> None:
+        self._table = table
 
     def load(self, conversation_id: str, customer_id: str) -> tuple[dict, dict, dict]:
         """(conversation META, customer PROFILE, BOT state) in one BatchGetItem."""
@@ -49,17 +52,8 @@ class BotState:
             "profile": (keys.customer_pk(customer_id), keys.PROFILE_SK),
             "bot": keys.bot_state_key(conversation_id),
         }
-        request = {self._table: {"Keys": [{"pk": encode_value(pk), "sk": encode_value(sk)}
-                                          for pk, sk in wanted.values()], "ConsistentRead": True}}
-        found: dict[tuple[str, str], dict] = {}
-        for _ in range(3):
-            response = self._db.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self._table, []):
-                data = decode(item) or {}
-                found[(data["pk"], data["sk"])] = data
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
+        items = self._table.batch_get([{"pk": encode_value(pk), "sk": encode_value(sk)} for pk, sk in wanted.values()])
+        found = {(item["pk"], item["sk"]): item for item in items}
         return (found.get(wanted["meta"], {}), found.get(wanted["profile"], {}), found.get(wanted["bot"], {}))
 
     def save(self, conversation_id: str, decision: Decision, message_id: str) -> None:
@@ -71,7 +65,7 @@ class BotState:
             sets.append("handoff_ms = :now")
             sets.append("handoff_reason = :r")
             values[":r"] = encode_value(decision.reason)
-        self._db.update_item(TableName=self._table, Key={"pk": encode_value(pk), "sk": encode_value(sk)},
+        self._table.update_item(Key={"pk": encode_value(pk), "sk": encode_value(sk)},
                              UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeValues=values)
 
 

@@ -24,13 +24,15 @@ Without a trained model, rules 1-3 still apply and any other message is handed o
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.bot import smalltalk
 from chalicelib.bot.handoff import wants_human
 from chalicelib.bot.sentiment import Sentiment, analyse
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 Action = Literal["answer", "suggest", "handoff", "fallback"]
 

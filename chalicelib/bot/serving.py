@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.bot.training import ModelPointer, ModelRegistry
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.bot.training import ModelPointer, ModelRegistry
 
 logger = Logger(child=True)
 

@@ -8,7 +8,10 @@ and :func:`reply` gives a canned answer in the user's language.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 GREETING = "greeting"
 THANKS = "thanks"

@@ -17,19 +17,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import ids
-from chalicelib.bot.kb import KnowledgeBaseStore, Snapshot
 from chalicelib.store import keys
 from chalicelib.store.codec import decode, encode, encode_value
-from chalicelib.store.dynamo import is_condition_failure
+from chalicelib.store.table import ConditionFailed, Table
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from chalicelib.bot.kb import KnowledgeBaseStore, Snapshot
 
 logger = Logger(child=True)
 
@@ -72,17 +74,16 @@ class ModelPointer(BaseModel):
 class ModelRegistry:
     """The model pointer in the table and the artifacts in S3."""
 
-    def __init__(self, dynamodb: Any, table_name: str, s3: Any, bucket: Callable[[], str],
+    def __init__(self, table: Table, s3: Any, bucket: Callable[[], str],
                  kb_id: str = "default") -> None:
-        self._db = dynamodb
-        self._table = table_name
+        self._table = table
         self._s3 = s3
         self._bucket = bucket
         self._pk = keys.kb_pk(kb_id)
         self._key = {"pk": encode_value(self._pk), "sk": encode_value(keys.MODEL_CURRENT_SK)}
 
     def pointer(self, *, consistent: bool = False) -> ModelPointer | None:
-        item = self._db.get_item(TableName=self._table, Key=self._key, ConsistentRead=consistent).get("Item")
+        item = self._table.get_item(Key=self._key, ConsistentRead=consistent).get("Item")
         return ModelPointer.model_validate(decode(item)) if item else None
 
     def publish(self, blob: bytes, pointer: ModelPointer) -> bool:
@@ -91,14 +92,12 @@ class ModelRegistry:
                             ContentType="application/octet-stream")
         item = {"pk": self._pk, "sk": keys.MODEL_CURRENT_SK, **pointer.model_dump()}
         try:
-            self._db.put_item(TableName=self._table, Item=encode(item),
+            self._table.put_item(Item=encode(item),
                               ConditionExpression="attribute_not_exists(pk) OR version < :v",
                               ExpressionAttributeValues={":v": encode_value(pointer.version)})
             return True
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        except ConditionFailed:
+            return False
 
     def load(self, pointer: ModelPointer) -> bytes:
         return self._s3.get_object(Bucket=self._bucket(), Key=pointer.s3_key)["Body"].read()

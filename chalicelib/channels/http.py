@@ -17,17 +17,20 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.message import Message
 from http.client import HTTPException
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .base import Secrets
 from .errors import ConfigurationError, SendError
 from .models import HttpCall, OutboundMessage
 from .registry import adapter_for
 from .wechat import token_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from email.message import Message
+
+    from .base import Secrets
 
 WECHAT_RETRYABLE = frozenset({-1, 45009, 45011})
 WECHAT_TOKEN_EXPIRED = frozenset({40001, 40014, 42001})

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .base import (
     Secrets,
@@ -32,6 +31,9 @@ from .base import (
 )
 from .errors import PolicyViolation, SignatureError
 from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 DEFAULT_API_BASE = "https://api.line.me"
 

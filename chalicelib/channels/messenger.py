@@ -10,8 +10,7 @@ Sends use the Send API ``POST {MESSENGER_API_BASE}/me/messages`` with
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from .base import (
@@ -29,6 +28,9 @@ from .base import (
 )
 from .errors import MalformedPayload, PolicyViolation
 from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 DEFAULT_API_BASE = "https://graph.facebook.com/v21.0"
 

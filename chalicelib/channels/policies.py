@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .errors import PolicyViolation
 from .models import OutboundMessage, QuickReply
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 Unit = Literal["chars", "utf8", "utf16"]
 MB = 1024 * 1024

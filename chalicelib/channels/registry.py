@@ -5,10 +5,8 @@ Adapters are stateless, so one shared instance per channel is handed out.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
-from .base import Adapter, Secrets
 from .generic import GenericAdapter
 from .line import LineAdapter
 from .messenger import MessengerAdapter
@@ -16,6 +14,11 @@ from .models import Channel, InboundEvent, WebhookRequest
 from .telegram import TelegramAdapter
 from .wechat import WeChatAdapter
 from .whatsapp import WhatsAppAdapter
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from .base import Adapter, Secrets
 
 SUPPORTED_CHANNELS: tuple[Channel, ...] = get_args(Channel)
 

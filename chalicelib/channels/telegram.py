@@ -11,8 +11,7 @@ Telegram does not sign bodies: ``setWebhook(secret_token=…)`` makes it send
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from .base import (
@@ -29,6 +28,9 @@ from .base import (
 )
 from .errors import SignatureError
 from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 DEFAULT_API_BASE = "https://api.telegram.org"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -18,8 +18,7 @@ import os
 import re
 import struct
 import xml.etree.ElementTree as ET
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -35,6 +34,9 @@ from .base import (
 )
 from .errors import ConfigurationError, MalformedPayload, SignatureError
 from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 _BLOCK = 32

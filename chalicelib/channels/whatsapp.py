@@ -10,8 +10,7 @@ delivered / read / failed, keyed by status id + status). Sends go to
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .base import (
     Secrets,
@@ -28,6 +27,9 @@ from .base import (
 )
 from .errors import ConfigurationError, MalformedPayload
 from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 DEFAULT_API_BASE = "https://graph.facebook.com/v21.0"
 

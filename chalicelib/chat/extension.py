@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.auth.tokens import AgentClaims
-from chalicelib.realtime.frames import Frame
 from chalicelib.store.connection_store import Connection
+
+if TYPE_CHECKING:
+    from chalicelib.auth.tokens import AgentClaims
+    from chalicelib.realtime.frames import Frame
 
 # (the connection that sent it, the parsed frame) -> the answer frame for that connection, if any
 FrameHandler = Callable[[Connection, Any], dict[str, Any] | None]

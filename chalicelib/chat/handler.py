@@ -6,9 +6,8 @@ every frame gets either its answer or an `error` frame, and the socket stays usa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,13 +16,17 @@ from chalicelib import ids
 from chalicelib.auth import tokens
 from chalicelib.chat.extension import FrameExtension, FrameHandler
 from chalicelib.chat.push import management_endpoint
-from chalicelib.conversations.service import ConversationService
 from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
 from chalicelib.errors import DomainError
 from chalicelib.realtime import frames
-from chalicelib.realtime.notifier import Notifier
-from chalicelib.settings import Settings
 from chalicelib.store.connection_store import Connection, ConnectionStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from chalicelib.conversations.service import ConversationService
+    from chalicelib.realtime.notifier import Notifier
+    from chalicelib.settings import Settings
 
 logger = Logger(child=True)
 

@@ -7,13 +7,15 @@ endpoint of the API it came through, and clients are cached per endpoint.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import ConnectionGone
 from chalicelib.store.dynamo import error_code
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 
 def management_endpoint(request_context: Mapping[str, Any], region: str, override: str | None) -> str:

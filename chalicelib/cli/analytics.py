@@ -13,14 +13,16 @@ read with boto3, which honours AWS_ENDPOINT_URL (the local stack's moto). Querie
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .progress import ProgressBar
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -13,16 +13,18 @@ artifact the trainer function would publish (the KB's answers and quick-reply ti
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .progress import ProgressBar
+
+if TYPE_CHECKING:
+    import argparse
 
 OOS = "oos"
 

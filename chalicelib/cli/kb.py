@@ -13,7 +13,6 @@ local stack (http://127.0.0.1:8000), ``--token`` to ``$KB_TOKEN``. A CSV file is
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -21,9 +20,12 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .progress import ProgressBar
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

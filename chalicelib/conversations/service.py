@@ -10,6 +10,7 @@ of the conversation, then one `MessageStored` event on the bus for everything el
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chalicelib.core.events import MessageStored
 from chalicelib.core.models import (
@@ -24,8 +25,10 @@ from chalicelib.core.models import (
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.realtime import frames
 from chalicelib.realtime.notifier import Delivery, Notifier
-from chalicelib.store.connection_store import ConnectionStore
-from chalicelib.store.conversation_store import ConversationStore
+
+if TYPE_CHECKING:
+    from chalicelib.store.connection_store import ConnectionStore
+    from chalicelib.store.conversation_store import ConversationStore
 
 Publish = Callable[[object], None]
 

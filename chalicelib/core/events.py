@@ -9,9 +9,10 @@ interaction-stream records in one subscriber (`chalicelib.analytics.subscriber`)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from chalicelib.core.models import Message
+if TYPE_CHECKING:
+    from chalicelib.core.models import Message
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,13 +14,16 @@ merge closed stays closed.
 from __future__ import annotations
 
 import heapq
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import ids
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.store.identity_store import IdentityStore, MergeRecord
+
+if TYPE_CHECKING:
+    from chalicelib.store.conversation_store import ConversationStore
 
 TIMELINE_CONVERSATIONS = 20
 TIMELINE_MAX = 500
@@ -56,7 +59,7 @@ class UndoRequest(BaseModel):
 
 
 class CustomerService:
-    def __init__(self, identities: IdentityStore, conversation_store: Any) -> None:
+    def __init__(self, identities: IdentityStore, conversation_store: ConversationStore) -> None:
         self._identities = identities
         self._store = conversation_store
 

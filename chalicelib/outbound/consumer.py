@@ -19,22 +19,32 @@ For each job (Powertools `BatchProcessor`, partial batch responses):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from pydantic import ValidationError
 
 from chalicelib import ids
 from chalicelib.channels.errors import ChannelError, PolicyViolation, SendError
-from chalicelib.channels.http import HttpResponse
 from chalicelib.channels.policies import check_and_split
 from chalicelib.outbound.models import OutboundJob
 from chalicelib.realtime import frames
-from chalicelib.realtime.notifier import Notifier
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_sqs import SQSClient
+
+    from chalicelib.channels.http import ChannelSender, HttpResponse
+    from chalicelib.realtime.notifier import Notifier
+    from chalicelib.store.delivery_store import DeliveryStore
+    from chalicelib.webhooks.inbound import ChannelSecrets
 
 logger = Logger(child=True)
 
@@ -80,8 +90,9 @@ def platform_message_id(channel: str, response: HttpResponse) -> str | None:
 
 
 class OutboundConsumer:
-    def __init__(self, deliveries: Any, sender: Any, secrets: Any, sqs: Any, queue_url: Callable[[str], str],
-                 dlq_name: str, notifier: Notifier, metrics: Any, max_attempts: int = MAX_ATTEMPTS) -> None:
+    def __init__(self, deliveries: DeliveryStore, sender: ChannelSender, secrets: ChannelSecrets, sqs: SQSClient,
+                 queue_url: Callable[[str], str], dlq_name: str, notifier: Notifier, metrics: Metrics,
+                 max_attempts: int = MAX_ATTEMPTS) -> None:
         self._deliveries = deliveries
         self._sender = sender
         self._secrets = secrets
@@ -92,13 +103,13 @@ class OutboundConsumer:
         self._metrics = metrics
         self._max_attempts = max_attempts
 
-    def handle_batch(self, event: dict[str, Any], context: Any = None) -> PartialItemFailureResponse:
+    def handle_batch(self, event: dict[str, Any], context: LambdaContext | None = None) -> PartialItemFailureResponse:
         # Every record failing (e.g. one job, retried) is still a partial response with its own
         # backoff, not a function error that would retry the batch at the queue's timeout.
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         remaining = getattr(context, "get_remaining_time_in_millis", None)
 
-        def handler(record: Any) -> str:
+        def handler(record: SQSRecord) -> str:
             # A slow platform must not run the invocation into its timeout with sends half done:
             # the records not started in time go back to the queue at once, without a send.
             if remaining is not None and remaining() < TIME_RESERVE_MS:
@@ -110,7 +121,7 @@ class OutboundConsumer:
 
     # -- one record --------------------------------------------------------------------------
 
-    def process(self, record: Any) -> str:
+    def process(self, record: SQSRecord) -> str:
         attempt = int(record.attributes.approximate_receive_count or 1)
         try:
             job = OutboundJob.model_validate_json(record.body)
@@ -132,7 +143,8 @@ class OutboundConsumer:
                     platform_ids.append(known)
                 continue
             if claim == "busy":  # another invocation is sending this part right now
-                self._retry(record, job, attempt, None, "part_busy")
+                self._retry(record, job, attempt, None,
+                            {"code": "part_busy", "message": "another invocation is sending this part"})
             try:
                 responses = self._sender.send(part, secrets)
             except SendError as exc:
@@ -167,7 +179,8 @@ class OutboundConsumer:
             latest = max(latest, route.last_customer_ms.get(job.channel, 0))
         return datetime.fromtimestamp(latest / 1000, UTC) if latest else None
 
-    def _retry(self, record: Any, job: OutboundJob, attempt: int, retry_after: float | None, error: Any) -> None:
+    def _retry(self, record: SQSRecord, job: OutboundJob, attempt: int, retry_after: float | None,
+               error: dict[str, Any]) -> None:
         delay = backoff_seconds(attempt, retry_after)
         self._deliveries.set_delivery(job.conversation_id, job.seq, "queued", channel=job.channel, attempts=attempt,
                                       last_error=error, next_attempt_in_s=delay)
@@ -181,7 +194,7 @@ class OutboundConsumer:
                                                                "delay_s": delay, "error": error})
         raise RetryLater(f"attempt {attempt} of {job.message_id} failed; retry in {delay}s")
 
-    def _requeue(self, record: Any) -> None:
+    def _requeue(self, record: SQSRecord) -> None:
         try:
             self._sqs.change_message_visibility(QueueUrl=self._queue_url(_queue_name(record.event_source_arn)),
                                                 ReceiptHandle=record.receipt_handle, VisibilityTimeout=1)

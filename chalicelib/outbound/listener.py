@@ -10,15 +10,23 @@ WebSocket fan-out as before. A failure to enqueue is recorded on the message (`f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.core.events import MessageStored
-from chalicelib.core.models import Message
 from chalicelib.outbound.models import job_from_message
 from chalicelib.webhooks.inbound import SOCIAL_CHANNELS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools import Metrics
+    from mypy_boto3_sqs import SQSClient
+
+    from chalicelib.core.events import MessageStored
+    from chalicelib.core.models import Message
+    from chalicelib.store.conversation_store import ConversationStore
+    from chalicelib.store.delivery_store import DeliveryStore
 
 logger = Logger(child=True)
 
@@ -26,8 +34,8 @@ RECENT_MESSAGES = 20
 
 
 class OutboundListener:
-    def __init__(self, deliveries: Any, conversation_store: Any, sqs: Any, queue_url: Callable[[], str],
-                 metrics: Any) -> None:
+    def __init__(self, deliveries: DeliveryStore, conversation_store: ConversationStore, sqs: SQSClient,
+                 queue_url: Callable[[], str], metrics: Metrics) -> None:
         self._deliveries = deliveries
         self._store = conversation_store
         self._sqs = sqs

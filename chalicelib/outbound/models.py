@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.channels.models import OutboundMedia, OutboundMessage, QuickReply, Template
-from chalicelib.core.models import Message
+
+if TYPE_CHECKING:
+    from chalicelib.core.models import Message
+    from chalicelib.store.delivery_store import ReplyRoute
 
 _MEDIA_TYPES = {"image", "file", "audio", "video"}
 
@@ -33,7 +36,7 @@ class OutboundJob(BaseModel):
     created_ms: int
 
     def outbound_message(self) -> OutboundMessage:
-        return OutboundMessage(channel=self.channel, recipient_id=self.recipient_id, text=self.text,  # type: ignore[arg-type]
+        return OutboundMessage(channel=self.channel, recipient_id=self.recipient_id, text=self.text,
                                quick_replies=self.quick_replies, media=self.media, template=self.template,
                                message_tag=self.message_tag, reply_context=self.reply_context)
 
@@ -47,7 +50,7 @@ def _media(attachments: list[dict[str, Any]] | None) -> OutboundMedia | None:
     return None
 
 
-def job_from_message(message: Message, route: Any) -> OutboundJob:
+def job_from_message(message: Message, route: ReplyRoute) -> OutboundJob:
     """The job for `message` on the conversation's reply route.
 
     Optional sender hints in `message.meta`: `quick_replies` ([{title, payload}]), `template`

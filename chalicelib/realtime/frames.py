@@ -10,12 +10,13 @@ Parsing never raises anything but `FrameError`, whose `code` is what the client 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from chalicelib.core.models import AppendResult
 
 MAX_TEXT_CHARS = 4000
@@ -25,7 +26,7 @@ ClientMsgId = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 
 class FrameError(Exception):
     def __init__(self, code: str, message: str, client_msg_id: str | None = None,
-                 details: Any = None) -> None:
+                 details: object = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -135,7 +136,7 @@ def history(messages: list[dict[str, Any]], has_more: bool, conversation_id: str
     return {"type": "history", "conversation_id": conversation_id, "messages": messages, "has_more": has_more}
 
 
-def error(code: str, message_text: str, client_msg_id: str | None = None, details: Any = None) -> dict[str, Any]:
+def error(code: str, message_text: str, client_msg_id: str | None = None, details: object = None) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message_text}
     if client_msg_id:
         frame["client_msg_id"] = client_msg_id

@@ -7,14 +7,17 @@ stops a fan-out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from aws_lambda_powertools import Logger
 
 from chalicelib.errors import ConnectionGone
-from chalicelib.store.connection_store import Connection, ConnectionStore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from chalicelib.store.connection_store import Connection, ConnectionStore
 
 logger = Logger(child=True)
 

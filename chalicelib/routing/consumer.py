@@ -14,20 +14,23 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from chalicelib.observability import metrics
 from chalicelib.routing.models import EscalationRequest
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from chalicelib.routing.service import RoutingService
 
 logger = Logger(child=True)
 
 
-def handle_batch(event: dict[str, Any], routing: RoutingService, context: Any = None) -> PartialItemFailureResponse:
+def handle_batch(event: dict[str, Any], routing: RoutingService,
+                 context: LambdaContext | None = None) -> PartialItemFailureResponse:
     processor = BatchProcessor(event_type=EventType.SQS)
 
     def record_handler(record: SQSRecord) -> str:
@@ -60,6 +63,6 @@ class EscalationConsumer:
     def __init__(self, routing: RoutingService) -> None:
         self._routing = routing
 
-    def handle_batch(self, event: dict[str, Any], context: Any = None) -> PartialItemFailureResponse:
+    def handle_batch(self, event: dict[str, Any], context: LambdaContext | None = None) -> PartialItemFailureResponse:
         return handle_batch(event, self._routing, context)
 

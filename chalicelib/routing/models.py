@@ -57,7 +57,8 @@ class EscalationRequest(BaseModel):
 
 # -- business hours ------------------------------------------------------------------------------
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 
 
@@ -80,7 +81,7 @@ class BusinessHours(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     timezone: str = "UTC"
-    days: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[Window]] = Field(default_factory=dict)
+    days: dict[Day, list[Window]] = Field(default_factory=dict)
     holidays: list[str] = Field(default_factory=list, description="YYYY-MM-DD dates closed all day")
 
     @field_validator("timezone")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib.routing.models import EscalationRequest
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
 logger = Logger(child=True)
 
 
 class EscalationPublisher:
-    def __init__(self, sqs: Any, queue_name: str) -> None:
+    def __init__(self, sqs: SQSClient, queue_name: str) -> None:
         self._sqs = sqs
         self._queue_name = queue_name
         self._url: str | None = None

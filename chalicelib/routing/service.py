@@ -10,20 +10,31 @@ minute sweep runs it too, so a wake-up lost in a race costs at most a minute.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
-from chalicelib.conversations.service import ConversationService
 from chalicelib.core.events import AgentAssigned, EscalatedOutOfHours
 from chalicelib.core.models import ConversationClosed, DedupKey, MessageDraft, Sender
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.realtime import frames
-from chalicelib.realtime.notifier import Notifier
-from chalicelib.routing.models import Agent, AgentStatus, DeskConfig, EscalationRequest, QueueEntry, RoutingState
 from chalicelib.routing.store import AgentUnavailable, ConversationTaken, RoutingStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.conversations.service import ConversationService
+    from chalicelib.realtime.notifier import Notifier
+    from chalicelib.routing.models import (
+        Agent,
+        AgentStatus,
+        BusinessHours,
+        DeskConfig,
+        EscalationRequest,
+        QueueEntry,
+        RoutingState,
+    )
 
 logger = Logger(child=True)
 
@@ -82,7 +93,7 @@ class RoutingService:
             self._announce_one(entry, sum(a.capacity for a in online), config)
         return "routed"
 
-    def _hours_for(self, team_id: str | None, config: DeskConfig) -> Any:
+    def _hours_for(self, team_id: str | None, config: DeskConfig) -> BusinessHours | None:
         if team_id:
             team = self.store.get_team(team_id)
             if team and team.business_hours is not None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib import ids
 from chalicelib.routing.models import (
     Agent,
@@ -29,7 +27,8 @@ from chalicelib.routing.models import (
 )
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
-from chalicelib.store.dynamo import cancellation_codes, is_condition_failure, names, query_all
+from chalicelib.store.dynamo import names
+from chalicelib.store.table import ConditionFailed, Table, TransactionCancelled
 
 
 class AgentUnavailable(Exception):
@@ -43,14 +42,13 @@ class ConversationTaken(Exception):
 _NOBODY_HOLDS = "attribute_not_exists(assigned_agent) AND attribute_not_exists(offered_agent)"
 
 
-def _v(value: Any) -> dict[str, Any]:
+def _v(value: object) -> dict[str, Any]:
     return encode_value(value)
 
 
 class RoutingStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._db = client
-        self._table = table_name
+    def __init__(self, table: Table) -> None:
+        self._table = table
 
     # -- generic ---------------------------------------------------------------------------------
 
@@ -58,18 +56,15 @@ class RoutingStore:
         return encode({schema.PK: pk, schema.SK: sk})
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return decode(self._db.get_item(TableName=self._table, Key=self._key(pk, sk), ConsistentRead=True).get("Item"))
+        return decode(self._table.get_item(Key=self._key(pk, sk), ConsistentRead=True).get("Item"))
 
     def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
         """Run a transaction; None on success, the per-item cancellation codes on a condition failure."""
-        for item in items:
-            next(iter(item.values()))["TableName"] = self._table
         try:
-            self._db.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            codes = cancellation_codes(exc)
-            if "ConditionalCheckFailed" in codes:
-                return codes
+            self._table.transact(items)
+        except TransactionCancelled as exc:
+            if exc.condition_failed:
+                return exc.codes
             raise
         return None
 
@@ -88,8 +83,8 @@ class RoutingStore:
             sets.append("team_id = :team")
             values[":team"] = data.team_id
         update = "SET " + ", ".join(sets) + ("" if data.team_id else " REMOVE team_id")
-        result = self._db.update_item(
-            TableName=self._table, Key=self._key(keys.agent_pk(agent_id), keys.AGENT_PROFILE_SK),
+        result = self._table.update_item(
+            Key=self._key(keys.agent_pk(agent_id), keys.AGENT_PROFILE_SK),
             UpdateExpression=update, ExpressionAttributeNames=names("name", "role", "load", "status", "capacity"),
             ExpressionAttributeValues={k: _v(v) for k, v in values.items()}, ReturnValues="ALL_NEW")
         return Agent.model_validate(decode(result["Attributes"]))
@@ -99,7 +94,7 @@ class RoutingStore:
         return Agent.model_validate(item) if item else None
 
     def list_agents(self) -> list[Agent]:
-        items = query_all(self._db, TableName=self._table, IndexName=schema.GSI1,
+        items = self._table.query_all(IndexName=schema.GSI1,
                           KeyConditionExpression="gsi1pk = :pk",
                           ExpressionAttributeValues={":pk": _v(keys.AGENTS_GSI1_PK)})
         return [Agent.model_validate(decode(i)) for i in items]
@@ -109,7 +104,7 @@ class RoutingStore:
         return {"queue_length": len(self.waiting()), "agents_online": len(self.online_agents())}
 
     def online_agents(self) -> list[Agent]:
-        items = query_all(self._db, TableName=self._table, IndexName=schema.GSI2,
+        items = self._table.query_all(IndexName=schema.GSI2,
                           KeyConditionExpression="gsi2pk = :pk",
                           ExpressionAttributeValues={":pk": _v(keys.ONLINE_AGENTS_GSI2_PK)})
         return [Agent.model_validate(decode(i)) for i in items]
@@ -123,19 +118,16 @@ class RoutingStore:
         else:
             update = "SET #status = :s, status_ms = :now REMOVE gsi2pk, gsi2sk"
         try:
-            result = self._db.update_item(
-                TableName=self._table, Key=self._key(keys.agent_pk(agent_id), keys.AGENT_PROFILE_SK),
+            result = self._table.update_item(
+                Key=self._key(keys.agent_pk(agent_id), keys.AGENT_PROFILE_SK),
                 UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames=names("status"), ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                raise KeyError(agent_id) from exc
-            raise
+        except ConditionFailed as exc:
+            raise KeyError(agent_id) from exc
         return Agent.model_validate(decode(result["Attributes"]))
 
     def work_items(self, agent_id: str) -> list[WorkItem]:
-        items = query_all(self._db, TableName=self._table,
-                          KeyConditionExpression="pk = :pk AND begins_with(sk, :w)", ConsistentRead=True,
+        items = self._table.query_all(KeyConditionExpression="pk = :pk AND begins_with(sk, :w)", ConsistentRead=True,
                           ExpressionAttributeValues={":pk": _v(keys.agent_pk(agent_id)), ":w": _v(keys.WORK_SK_PREFIX)})
         return [WorkItem.model_validate(decode(i)) for i in items]
 
@@ -145,7 +137,7 @@ class RoutingStore:
         team = Team(team_id=team_id, **data.model_dump())
         item = {schema.PK: keys.team_pk(team_id), schema.SK: keys.AGENT_PROFILE_SK, schema.GSI1_PK: keys.TEAMS_GSI1_PK,
                 schema.GSI1_SK: keys.team_pk(team_id), **team.model_dump(mode="json")}
-        self._db.put_item(TableName=self._table, Item=encode(item))
+        self._table.put_item(Item=encode(item))
         return team
 
     def get_team(self, team_id: str) -> Team | None:
@@ -153,7 +145,7 @@ class RoutingStore:
         return Team.model_validate(item) if item else None
 
     def list_teams(self) -> list[Team]:
-        items = query_all(self._db, TableName=self._table, IndexName=schema.GSI1,
+        items = self._table.query_all(IndexName=schema.GSI1,
                           KeyConditionExpression="gsi1pk = :pk",
                           ExpressionAttributeValues={":pk": _v(keys.TEAMS_GSI1_PK)})
         return [Team.model_validate(decode(i)) for i in items]
@@ -164,13 +156,13 @@ class RoutingStore:
 
     def put_config(self, config: DeskConfig) -> DeskConfig:
         item = {schema.PK: keys.CONFIG_PK, schema.SK: keys.DESK_CONFIG_SK, "config": config.model_dump(mode="json")}
-        self._db.put_item(TableName=self._table, Item=encode(item))
+        self._table.put_item(Item=encode(item))
         return config
 
     def put_canned(self, canned_id: str, data: CannedInput) -> dict[str, Any]:
         item = {schema.PK: keys.CONFIG_PK, schema.SK: keys.canned_sk(canned_id), "canned_id": canned_id,
                 **data.model_dump()}
-        self._db.put_item(TableName=self._table, Item=encode(item))
+        self._table.put_item(Item=encode(item))
         return {"canned_id": canned_id, **data.model_dump()}
 
     def get_canned(self, canned_id: str) -> dict[str, Any] | None:
@@ -178,7 +170,7 @@ class RoutingStore:
         return {k: item[k] for k in ("canned_id", "title", "text")} if item else None
 
     def list_canned(self) -> list[dict[str, Any]]:
-        items = query_all(self._db, TableName=self._table, KeyConditionExpression="pk = :pk AND begins_with(sk, :c)",
+        items = self._table.query_all(KeyConditionExpression="pk = :pk AND begins_with(sk, :c)",
                           ExpressionAttributeValues={":pk": _v(keys.CONFIG_PK), ":c": _v(keys.canned_sk(""))})
         return [{k: d[k] for k in ("canned_id", "title", "text")} for d in (decode(i) or {} for i in items)]
 
@@ -204,8 +196,8 @@ class RoutingStore:
             values[":team"] = request.team_id
         update = "SET " + ", ".join(sets) + ("" if request.team_id else " REMOVE team_id")
         try:
-            result = self._db.update_item(
-                TableName=self._table, Key=self._key(keys.conversation_pk(request.conversation_id), keys.META_SK),
+            result = self._table.update_item(
+                Key=self._key(keys.conversation_pk(request.conversation_id), keys.META_SK),
                 UpdateExpression=update,
                 ConditionExpression="#status = :open AND customer_id = :cust AND attribute_not_exists(assigned_agent) "
                                     "AND attribute_not_exists(offered_agent) AND (attribute_not_exists(routing_status) "
@@ -214,9 +206,7 @@ class RoutingStore:
                 ExpressionAttributeNames=names("status", "language"),
                 ExpressionAttributeValues={**{k: _v(v) for k, v in values.items()}, ":cust": _v(request.customer_id)},
                 ReturnValues="ALL_NEW")
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
+        except ConditionFailed:
             state = self.routing_state(request.conversation_id)
             if state is not None and state.status == "open" and state.escalation_key == request.idempotency_key:
                 return "redelivery", state
@@ -226,16 +216,14 @@ class RoutingStore:
     def mark_offline(self, conversation_id: str, escalation_key: str) -> bool:
         """Outside business hours: the escalation became a ticket (only once per escalation)."""
         try:
-            self._db.update_item(
-                TableName=self._table, Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),
+            self._table.update_item(
+                Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),
                 UpdateExpression="SET routing_status = :offline",
                 ConditionExpression="routing_status = :queued AND escalation_key = :k",
                 ExpressionAttributeValues={":offline": _v("offline"), ":queued": _v("queued"),
                                            ":k": _v(escalation_key)})
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        except ConditionFailed:
+            return False
         return True
 
     # -- the waiting queue --------------------------------------------------------------------------
@@ -267,37 +255,35 @@ class RoutingStore:
         return None if codes else entry
 
     def waiting(self, limit: int | None = None) -> list[QueueEntry]:
-        kwargs: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :pk",
+        kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk",
                                   "ExpressionAttributeValues": {":pk": _v(keys.WAITING_QUEUE_PK)},
                                   "ConsistentRead": True}
-        items = self._db.query(Limit=limit, **kwargs).get("Items", []) if limit else query_all(self._db, **kwargs)
+        items = self._table.query(Limit=limit, **kwargs).get("Items", []) if limit else self._table.query_all(**kwargs)
         return [QueueEntry.model_validate(decode(i)) for i in items]
 
     def position(self, sk: str) -> int:
         """1 + the number of conversations ahead of this queue entry (Query Select=COUNT, sk < mine)."""
-        kwargs: dict[str, Any] = {"TableName": self._table, "Select": "COUNT", "ConsistentRead": True,
+        kwargs: dict[str, Any] = {"Select": "COUNT", "ConsistentRead": True,
                                   "KeyConditionExpression": "pk = :pk AND sk < :sk",
                                   "ExpressionAttributeValues": {":pk": _v(keys.WAITING_QUEUE_PK), ":sk": _v(sk)}}
         ahead = 0
         while True:
-            page = self._db.query(**kwargs)
-            ahead += page.get("Count", 0)
+            page = self._table.query(**kwargs)
+            ahead += int(page.get("Count", 0))
             if "LastEvaluatedKey" not in page:
                 return ahead + 1
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def drop_queue_entry(self, sk: str) -> None:
-        self._db.delete_item(TableName=self._table, Key=self._key(keys.WAITING_QUEUE_PK, sk))
+        self._table.delete_item(Key=self._key(keys.WAITING_QUEUE_PK, sk))
 
     def set_told_position(self, sk: str, position: int) -> bool:
         try:
-            self._db.update_item(TableName=self._table, Key=self._key(keys.WAITING_QUEUE_PK, sk),
+            self._table.update_item(Key=self._key(keys.WAITING_QUEUE_PK, sk),
                                  UpdateExpression="SET told_position = :p", ConditionExpression="attribute_exists(pk)",
                                  ExpressionAttributeValues={":p": _v(position)})
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        except ConditionFailed:
+            return False
         return True
 
     # -- offers and assignments ---------------------------------------------------------------------
@@ -320,7 +306,7 @@ class RoutingStore:
 
     def _work_put(self, agent_id: str, state: RoutingState, work_state: str, now: int,
                   expires_ms: int | None) -> dict[str, Any]:
-        item = WorkItem(conversation_id=state.conversation_id, customer_id=state.customer_id, state=work_state,  # type: ignore[arg-type]
+        item = WorkItem(conversation_id=state.conversation_id, customer_id=state.customer_id, state=work_state,
                         since_ms=now, expires_ms=expires_ms, priority=state.priority, reason=state.reason)
         key = {schema.PK: keys.agent_pk(agent_id), schema.SK: keys.work_sk(state.conversation_id)}
         return {"Put": {"Item": encode({**key, **item.model_dump()})}}
@@ -462,7 +448,7 @@ class RoutingStore:
             raise ConversationTaken(state.conversation_id)
 
     def note_first_agent_reply(self, conversation_id: str, now_ms: int) -> None:
-        self._db.update_item(TableName=self._table, Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),
+        self._table.update_item(Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),
                              UpdateExpression="SET first_agent_reply_ms = if_not_exists(first_agent_reply_ms, :now)",
                              ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":now": _v(now_ms)})
 
@@ -488,18 +474,17 @@ class RoutingStore:
         """Move an open conversation to its last-activity bucket (the idle sweep's index)."""
         gsi2pk, gsi2sk = keys.idle_bucket_gsi2(bucket, activity_ms, conversation_id)
         try:
-            self._db.update_item(
-                TableName=self._table, Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),
+            self._table.update_item(
+                Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),
                 UpdateExpression="SET gsi2pk = :pk, gsi2sk = :sk", ConditionExpression="#status = :open",
                 ExpressionAttributeNames=names("status"),
                 ExpressionAttributeValues={":pk": _v(gsi2pk), ":sk": _v(gsi2sk), ":open": _v("open")})
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
+        except ConditionFailed:
+            return  # closed meanwhile: it no longer belongs in an idle bucket
 
     def idle_in_bucket(self, bucket: int, cutoff_ms: int) -> list[RoutingState]:
         gsi2pk, _ = keys.idle_bucket_gsi2(bucket, 0, "")
-        items = query_all(self._db, TableName=self._table, IndexName=schema.GSI2,
+        items = self._table.query_all(IndexName=schema.GSI2,
                           KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :cut",
                           ExpressionAttributeValues={":pk": _v(gsi2pk), ":cut": _v(f"{cutoff_ms:013d}~")})
         return [RoutingState.model_validate(decode(i)) for i in items]
@@ -509,11 +494,11 @@ class RoutingStore:
         return int(item["bucket"]) if item else None
 
     def set_sweep_cursor(self, bucket: int) -> None:
-        self._db.put_item(TableName=self._table, Item=encode({schema.PK: keys.CONFIG_PK, schema.SK: keys.IDLE_SWEEP_SK,
+        self._table.put_item(Item=encode({schema.PK: keys.CONFIG_PK, schema.SK: keys.IDLE_SWEEP_SK,
                                                               "bucket": bucket}))
 
     def mark_queued(self, conversation_id: str) -> None:
-        self._db.update_item(TableName=self._table, Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),
+        self._table.update_item(Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),
                              UpdateExpression="SET routing_status = :q, queued_ms = :now",
                              ConditionExpression=_NOBODY_HOLDS,
                              ExpressionAttributeValues={":q": _v("queued"), ":now": _v(ids.now_ms())})

@@ -11,7 +11,7 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def _to_dynamo(value: Any) -> Any:
+def _to_dynamo(value: object) -> object:
     if isinstance(value, float):
         return Decimal(str(value))
     if isinstance(value, dict):
@@ -21,7 +21,7 @@ def _to_dynamo(value: Any) -> Any:
     return value
 
 
-def _from_dynamo(value: Any) -> Any:
+def _from_dynamo(value: object) -> object:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
@@ -38,8 +38,9 @@ def encode(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
 
 
-def encode_value(value: Any) -> dict[str, Any]:
-    return _serializer.serialize(_to_dynamo(value))
+def encode_value(value: object) -> dict[str, Any]:
+    serialized: dict[str, Any] = _serializer.serialize(_to_dynamo(value))
+    return serialized
 
 
 def decode(item: dict[str, Any] | None) -> dict[str, Any] | None:

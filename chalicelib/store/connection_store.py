@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib import ids
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
-from chalicelib.store.dynamo import is_condition_failure, query_all
+from chalicelib.store.table import ConditionFailed, Table
 
 OwnerType = Literal["customer", "agent"]
 
@@ -35,9 +34,8 @@ class Connection(BaseModel):
 
 
 class ConnectionStore:
-    def __init__(self, client: Any, table_name: str, ttl_seconds: int) -> None:
-        self._db = client
-        self._table = table_name
+    def __init__(self, table: Table, ttl_seconds: int) -> None:
+        self._table = table
         self._ttl = ttl_seconds
 
     def put(self, connection: Connection) -> None:
@@ -51,11 +49,10 @@ class ConnectionStore:
         if connection.conversation_id:
             item[schema.GSI2_PK], item[schema.GSI2_SK] = keys.conversation_connections_gsi2(
                 connection.conversation_id, connection.connection_id)
-        self._db.put_item(TableName=self._table, Item=encode(item))
+        self._table.put_item(Item=encode(item))
 
     def get(self, connection_id: str) -> Connection | None:
-        result = self._db.get_item(
-            TableName=self._table,
+        result = self._table.get_item(
             Key=encode({schema.PK: keys.connection_pk(connection_id), schema.SK: keys.CONNECTION_SK}),
         )
         item = decode(result.get("Item"))
@@ -64,8 +61,7 @@ class ConnectionStore:
         return Connection.model_validate(item)
 
     def delete(self, connection_id: str) -> None:
-        self._db.delete_item(
-            TableName=self._table,
+        self._table.delete_item(
             Key=encode({schema.PK: keys.connection_pk(connection_id), schema.SK: keys.CONNECTION_SK}),
         )
 
@@ -73,23 +69,20 @@ class ConnectionStore:
         """Point a live connection at a conversation; False if the connection is already gone."""
         gsi2pk, gsi2sk = keys.conversation_connections_gsi2(conversation_id, connection_id)
         try:
-            self._db.update_item(
-                TableName=self._table,
+            self._table.update_item(
                 Key=encode({schema.PK: keys.connection_pk(connection_id), schema.SK: keys.CONNECTION_SK}),
                 UpdateExpression="SET conversation_id = :cid, gsi2pk = :pk, gsi2sk = :sk",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":cid": encode_value(conversation_id), ":pk": encode_value(gsi2pk),
                                            ":sk": encode_value(gsi2sk)},
             )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        except ConditionFailed:
+            return False
         return True
 
     def for_owner(self, owner_type: OwnerType, owner_id: str) -> list[Connection]:
-        items = query_all(
-            self._db, TableName=self._table, IndexName=schema.GSI1,
+        items = self._table.query_all(
+            IndexName=schema.GSI1,
             KeyConditionExpression="gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
             ExpressionAttributeValues={":pk": encode_value(keys.owner_pk(owner_type, owner_id)),
                                        ":prefix": encode_value(keys.CONNECTION_GSI_PREFIX)},
@@ -97,8 +90,8 @@ class ConnectionStore:
         return self._live(items)
 
     def for_conversation(self, conversation_id: str) -> list[Connection]:
-        items = query_all(
-            self._db, TableName=self._table, IndexName=schema.GSI2,
+        items = self._table.query_all(
+            IndexName=schema.GSI2,
             KeyConditionExpression="gsi2pk = :pk",
             ExpressionAttributeValues={":pk": encode_value(keys.conversation_pk(conversation_id))},
         )

@@ -7,9 +7,8 @@ keyed by the sender's own message id, so a resend is detected and answered with 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from chalicelib import ids
 from chalicelib.core.models import (
@@ -23,15 +22,15 @@ from chalicelib.core.models import (
 )
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
-from chalicelib.store.dynamo import cancellation_codes, is_condition_failure, names
+from chalicelib.store.dynamo import names
+from chalicelib.store.table import ConditionFailed, Table, TransactionCancelled
 
 DEDUP_TTL_SECONDS = 7 * 24 * 3600
 
 
 class ConversationStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._db = client
-        self._table = table_name
+    def __init__(self, table: Table) -> None:
+        self._table = table
 
     # -- customers ---------------------------------------------------------------------------
 
@@ -45,8 +44,7 @@ class ConversationStore:
         if name:
             sets.append("#name = :name")
             values[":name"] = encode_value(name)
-        self._db.update_item(
-            TableName=self._table,
+        self._table.update_item(
             Key=encode({schema.PK: keys.customer_pk(customer_id), schema.SK: keys.PROFILE_SK}),
             UpdateExpression="SET " + ", ".join(sets),
             ExpressionAttributeValues=values,
@@ -80,14 +78,14 @@ class ConversationStore:
         pointer = {schema.PK: keys.customer_pk(customer_id), schema.SK: keys.OPEN_CONVERSATION_SK,
                    "conversation_id": conversation_id, "created_ms": now}
         try:
-            self._db.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._table, "Item": encode(pointer),
+            self._table.transact([
+                {"Put": {"Item": encode(pointer),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self._table, "Item": encode(meta),
+                {"Put": {"Item": encode(meta),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
             ])
-        except ClientError as exc:
-            if "ConditionalCheckFailed" not in cancellation_codes(exc):
+        except TransactionCancelled as exc:
+            if not exc.condition_failed:
                 raise
             # Another invocation opened one first: there is still exactly one open conversation. Ids
             # are random, so finding our own id means a retried call found its own first attempt.
@@ -105,9 +103,8 @@ class ConversationStore:
         """Close it and free the customer's open slot; False if it was already closed."""
         now = ids.now_ms()
         try:
-            self._db.transact_write_items(TransactItems=[
+            self._table.transact([
                 {"Update": {
-                    "TableName": self._table,
                     "Key": encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.META_SK}),
                     "UpdateExpression": "SET #status = :closed, closed_ms = :now, close_reason = :reason",
                     "ConditionExpression": "#status = :open",
@@ -116,22 +113,21 @@ class ConversationStore:
                                                   ":now": encode_value(now), ":reason": encode_value(reason)},
                 }},
                 {"Delete": {
-                    "TableName": self._table,
                     "Key": encode({schema.PK: keys.customer_pk(customer_id), schema.SK: keys.OPEN_CONVERSATION_SK}),
                     "ConditionExpression": "conversation_id = :cid",
                     "ExpressionAttributeValues": {":cid": encode_value(conversation_id)},
                 }},
             ])
-        except ClientError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
+        except TransactionCancelled as exc:
+            if exc.condition_failed:
                 return False
             raise
         return True
 
     def list_customer_conversations(self, customer_id: str, *, limit: int = 20,
                                     newest_first: bool = True) -> list[Conversation]:
-        page = self._db.query(
-            TableName=self._table, IndexName=schema.GSI1,
+        page = self._table.query(
+            IndexName=schema.GSI1,
             KeyConditionExpression="gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
             ExpressionAttributeValues={":pk": encode_value(keys.customer_pk(customer_id)),
                                        ":prefix": encode_value(keys.CONVERSATION_GSI1_PREFIX)},
@@ -161,13 +157,11 @@ class ConversationStore:
                       "seq": seq, "message_id": message.message_id, "message": message.model_dump(mode="json"),
                       schema.TTL_ATTRIBUTE: now // 1000 + DEDUP_TTL_SECONDS}
             try:
-                self._db.put_item(TableName=self._table, Item=encode(record),
+                self._table.put_item(Item=encode(record),
                                   ConditionExpression="attribute_not_exists(pk)",
                                   ReturnValuesOnConditionCheckFailure="ALL_OLD")
-            except ClientError as exc:
-                if not is_condition_failure(exc):
-                    raise
-                existing = decode(exc.response.get("Item")) or self._get(dedup_pk, keys.DEDUP_SK, consistent=True)
+            except ConditionFailed as exc:
+                existing = exc.item or self._get(dedup_pk, keys.DEDUP_SK, consistent=True)
                 if existing is None:
                     raise
                 return AppendResult(self._complete(existing), duplicate=True)
@@ -185,17 +179,14 @@ class ConversationStore:
     def _complete(self, record: dict[str, Any]) -> Message:
         """The message an idempotency record stands for, written now if a crash had cut it short."""
         message = Message.model_validate(record["message"])
-        try:
+        with contextlib.suppress(ConditionFailed):  # the message item exists: the record's write had completed
             self._put_message(message)
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
         return message
 
     def _put_message(self, message: Message) -> None:
         item = {schema.PK: keys.conversation_pk(message.conversation_id), schema.SK: keys.message_sk(message.seq),
                 "type": "message", **message.model_dump(mode="json")}
-        self._db.put_item(TableName=self._table, Item=encode(item), ConditionExpression="attribute_not_exists(pk)")
+        self._table.put_item(Item=encode(item), ConditionExpression="attribute_not_exists(pk)")
 
     def get_message(self, conversation_id: str, seq: int) -> Message | None:
         item = self._get(keys.conversation_pk(conversation_id), keys.message_sk(seq), consistent=True)
@@ -222,7 +213,7 @@ class ConversationStore:
             values = {":pk": pk, ":lo": encode_value(keys.message_sk(0)),
                       ":hi": encode_value(keys.message_sk(upper))}
             forward = False
-        page = self._db.query(TableName=self._table, KeyConditionExpression=condition,
+        page = self._table.query(KeyConditionExpression=condition,
                               ExpressionAttributeValues=values, ScanIndexForward=forward,
                               Limit=limit + 1, ConsistentRead=True)
         items = [decode(i) for i in page.get("Items", [])]
@@ -236,8 +227,7 @@ class ConversationStore:
 
     def _next_seq(self, conversation_id: str) -> int:
         try:
-            result = self._db.update_item(
-                TableName=self._table,
+            result = self._table.update_item(
                 Key=encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.META_SK}),
                 UpdateExpression="ADD last_seq :one SET last_message_ms = :now",
                 ConditionExpression="attribute_exists(pk) AND #status = :open",
@@ -246,13 +236,11 @@ class ConversationStore:
                                            ":now": encode_value(ids.now_ms())},
                 ReturnValues="UPDATED_NEW",
             )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                raise ConversationClosed(conversation_id) from exc
-            raise
+        except ConditionFailed as exc:
+            raise ConversationClosed(conversation_id) from exc
         return int(result["Attributes"]["last_seq"]["N"])
 
     def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
-        result = self._db.get_item(TableName=self._table, Key=encode({schema.PK: pk, schema.SK: sk}),
+        result = self._table.get_item(Key=encode({schema.PK: pk, schema.SK: sk}),
                                    ConsistentRead=consistent)
         return decode(result.get("Item"))

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib import ids
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
-from chalicelib.store.dynamo import is_condition_failure, names
+from chalicelib.store.dynamo import names
+from chalicelib.store.table import ConditionFailed, Table
 
 PLATFORM_INDEX_TTL_SECONDS = 30 * 24 * 3600
 MARKER_TTL_SECONDS = 14 * 24 * 3600
@@ -45,9 +45,8 @@ class ReplyRoute(BaseModel):
 
 
 class DeliveryStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._db = client
-        self._table = table_name
+    def __init__(self, table: Table) -> None:
+        self._table = table
 
     # -- reply routes ------------------------------------------------------------------------
 
@@ -66,17 +65,14 @@ class DeliveryStore:
         if customer_ms is not None:  # a late redelivery of an older message must not move the route back
             condition += " AND (attribute_not_exists(#last) OR #last <= :last)"
         try:
-            self._db.update_item(
-                TableName=self._table,
+            self._table.update_item(
                 Key=encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.META_SK}),
                 UpdateExpression="SET " + ", ".join(sets), ConditionExpression=condition,
                 ExpressionAttributeValues=values,
                 **({"ExpressionAttributeNames": attribute_names} if attribute_names else {}),
             )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        except ConditionFailed:
+            return False
         return True
 
     def reply_route(self, conversation_id: str) -> ReplyRoute | None:
@@ -95,16 +91,13 @@ class DeliveryStore:
         """Overwrite the message's delivery state (the consumer's own progress); False if there is no message."""
         delivery = {"status": status, "rank": STATUS_RANK[status], "updated_ms": ids.now_ms(), **fields}
         try:
-            self._db.update_item(
-                TableName=self._table,
+            self._table.update_item(
                 Key=encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.message_sk(seq)}),
                 UpdateExpression="SET delivery = :d", ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":d": encode_value(delivery)},
             )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        except ConditionFailed:
+            return False
         return True
 
     def delivery(self, conversation_id: str, seq: int) -> dict[str, Any] | None:
@@ -124,19 +117,15 @@ class DeliveryStore:
             sets += ", delivery.#error = :e"
             values[":e"] = encode_value(error[:1000])
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=encode({schema.PK: keys.conversation_pk(ref["conversation_id"]),
+            self._table.update_item(Key=encode({schema.PK: keys.conversation_pk(ref["conversation_id"]),
                             schema.SK: keys.message_sk(int(ref["seq"]))}),
                 UpdateExpression="SET " + sets,
                 ConditionExpression="attribute_exists(delivery) AND delivery.#rank < :r",
                 ExpressionAttributeNames=names("status", "rank", *(["error"] if error else [])),
                 ExpressionAttributeValues=values,
             )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        except ConditionFailed:
+            return False
         return True
 
     def index_platform_message(self, channel: str, platform_message_id: str, conversation_id: str, seq: int,
@@ -144,7 +133,7 @@ class DeliveryStore:
         item = {schema.PK: keys.platform_message_pk(channel, platform_message_id), schema.SK: keys.PLATFORM_MESSAGE_SK,
                 "conversation_id": conversation_id, "seq": seq, "message_id": message_id,
                 schema.TTL_ATTRIBUTE: ids.now_ms() // 1000 + PLATFORM_INDEX_TTL_SECONDS}
-        self._db.put_item(TableName=self._table, Item=encode(item))
+        self._table.put_item(Item=encode(item))
 
     # -- send markers ------------------------------------------------------------------------
 
@@ -155,15 +144,13 @@ class DeliveryStore:
                 "state": "sending", "lease_until_ms": now + lease_seconds * 1000,
                 schema.TTL_ATTRIBUTE: now // 1000 + MARKER_TTL_SECONDS}
         try:
-            self._db.put_item(
-                TableName=self._table, Item=encode(item),
+            self._table.put_item(
+                Item=encode(item),
                 ConditionExpression="attribute_not_exists(pk) OR (#state = :sending AND lease_until_ms < :now)",
                 ExpressionAttributeNames=names("state"),
                 ExpressionAttributeValues={":sending": encode_value("sending"), ":now": encode_value(now)},
             )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
+        except ConditionFailed:
             current = self._get(keys.outbound_part_pk(message_id), keys.outbound_part_sk(part), consistent=True)
             return "sent" if current and current.get("state") == "sent" else "busy"
         return "claimed"
@@ -174,8 +161,7 @@ class DeliveryStore:
         if platform_message_id:
             expression += ", platform_id = :pid"
             values[":pid"] = encode_value(platform_message_id)
-        self._db.update_item(
-            TableName=self._table,
+        self._table.update_item(
             Key=encode({schema.PK: keys.outbound_part_pk(message_id), schema.SK: keys.outbound_part_sk(part)}),
             UpdateExpression=expression, ExpressionAttributeNames=names("state"), ExpressionAttributeValues=values,
         )
@@ -183,21 +169,19 @@ class DeliveryStore:
     def release_part(self, message_id: str, part: int) -> None:
         """Give a claimed part back after a failed send (a retry may claim it at once)."""
         try:
-            self._db.delete_item(
-                TableName=self._table,
+            self._table.delete_item(
                 Key=encode({schema.PK: keys.outbound_part_pk(message_id), schema.SK: keys.outbound_part_sk(part)}),
                 ConditionExpression="#state = :sending", ExpressionAttributeNames=names("state"),
                 ExpressionAttributeValues={":sending": encode_value("sending")},
             )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
+        except ConditionFailed:
+            return  # not ours to release: sent, or claimed again meanwhile
 
     def sent_platform_id(self, message_id: str, part: int) -> str | None:
         item = self._get(keys.outbound_part_pk(message_id), keys.outbound_part_sk(part), consistent=True)
         return (item or {}).get("platform_id")
 
     def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
-        result = self._db.get_item(TableName=self._table, Key=encode({schema.PK: pk, schema.SK: sk}),
+        result = self._table.get_item(Key=encode({schema.PK: pk, schema.SK: sk}),
                                    ConsistentRead=consistent)
         return decode(result.get("Item"))

@@ -1,10 +1,11 @@
-"""Small helpers over the DynamoDB low-level client shared by the store classes."""
+"""Small helpers over DynamoDB errors and expressions (the client itself is called by `store.table`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 
 def error_code(exc: ClientError) -> str:
@@ -34,13 +35,3 @@ def names(*attrs: str) -> dict[str, str]:
     """ExpressionAttributeNames for attributes that may be reserved words (#status -> status)."""
     return {f"#{a}": a for a in attrs}
 
-
-def query_all(client: Any, **kwargs: Any) -> list[dict[str, Any]]:
-    """Run a Query to the end (bounded result sets only: connections of one owner, ...)."""
-    items: list[dict[str, Any]] = []
-    while True:
-        page = client.query(**kwargs)
-        items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib import ids
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
-from chalicelib.store.dynamo import cancellation_codes, is_condition_failure, names, query_all
+from chalicelib.store.dynamo import names
+from chalicelib.store.table import ConditionFailed, Table, TransactionCancelled
 
 
 class Identity(BaseModel):
@@ -58,9 +58,8 @@ class MergeRecord(BaseModel):
 
 
 class IdentityStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._db = client
-        self._table = table_name
+    def __init__(self, table: Table) -> None:
+        self._table = table
 
     # -- identities --------------------------------------------------------------------------
 
@@ -86,14 +85,14 @@ class IdentityStore:
                    "name": profile_name, "vip": False, "created_ms": now, "updated_ms": now,
                    "first_channel": channel}
         try:
-            self._db.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._table, "Item": encode(item),
+            self._table.transact([
+                {"Put": {"Item": encode(item),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self._table, "Item": encode(profile),
+                {"Put": {"Item": encode(profile),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
             ])
-        except ClientError as exc:
-            if "ConditionalCheckFailed" not in cancellation_codes(exc):
+        except TransactionCancelled as exc:
+            if not exc.condition_failed:
                 raise
             winner = self.get(channel, external_id)  # a concurrent first message created it
             if winner is None:
@@ -102,8 +101,8 @@ class IdentityStore:
         return identity, True
 
     def for_customer(self, customer_id: str) -> list[Identity]:
-        items = query_all(
-            self._db, TableName=self._table, IndexName=schema.GSI1,
+        items = self._table.query_all(
+            IndexName=schema.GSI1,
             KeyConditionExpression="gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
             ExpressionAttributeValues={":pk": encode_value(keys.customer_pk(customer_id)),
                                        ":prefix": encode_value(keys.IDENTITY_GSI1_PREFIX)},
@@ -111,8 +110,7 @@ class IdentityStore:
         return [Identity.model_validate(decode(i)) for i in items]
 
     def set_following(self, channel: str, external_id: str, following: bool) -> None:
-        self._db.update_item(
-            TableName=self._table,
+        self._table.update_item(
             Key=encode({schema.PK: keys.identity_pk(channel, external_id), schema.SK: keys.IDENTITY_SK}),
             UpdateExpression="SET following = :f, updated_ms = :now",
             ConditionExpression="attribute_exists(pk)",
@@ -143,25 +141,25 @@ class IdentityStore:
         """Record on the source profile where it went (None: the merge was undone)."""
         key = encode({schema.PK: keys.customer_pk(source_customer_id), schema.SK: keys.PROFILE_SK})
         if target_customer_id:
-            self._db.update_item(TableName=self._table, Key=key,
+            self._table.update_item(Key=key,
                                  UpdateExpression="SET merged_into = :t, merge_id = :m, updated_ms = :now",
                                  ExpressionAttributeValues={":t": encode_value(target_customer_id),
                                                             ":m": encode_value(merge_id),
                                                             ":now": encode_value(ids.now_ms())})
         else:
-            self._db.update_item(TableName=self._table, Key=key,
+            self._table.update_item(Key=key,
                                  UpdateExpression="REMOVE merged_into, merge_id SET updated_ms = :now",
                                  ExpressionAttributeValues={":now": encode_value(ids.now_ms())})
 
     def conversation_ids(self, customer_id: str) -> list[str]:
-        items = query_all(
-            self._db, TableName=self._table, IndexName=schema.GSI1,
+        items = self._table.query_all(
+            IndexName=schema.GSI1,
             KeyConditionExpression="gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
             ExpressionAttributeValues={":pk": encode_value(keys.customer_pk(customer_id)),
                                        ":prefix": encode_value(keys.CONVERSATION_GSI1_PREFIX)},
             ProjectionExpression="conversation_id",
         )
-        return [decode(i)["conversation_id"] for i in items]
+        return [(decode(i) or {})["conversation_id"] for i in items]
 
     def move_conversation(self, conversation_id: str, from_customer: str, to_customer: str) -> bool:
         """Hand a conversation (and its place in the owner index) to another customer."""
@@ -176,17 +174,16 @@ class IdentityStore:
         pointer = {schema.PK: keys.customer_pk(to_customer), schema.SK: keys.OPEN_CONVERSATION_SK,
                    "conversation_id": conversation_id, "created_ms": ids.now_ms()}
         try:
-            self._db.transact_write_items(TransactItems=[
-                {"Delete": {"TableName": self._table,
-                            "Key": encode({schema.PK: keys.customer_pk(from_customer),
+            self._table.transact([
+                {"Delete": {"Key": encode({schema.PK: keys.customer_pk(from_customer),
                                            schema.SK: keys.OPEN_CONVERSATION_SK}),
                             "ConditionExpression": "conversation_id = :cid",
                             "ExpressionAttributeValues": {":cid": encode_value(conversation_id)}}},
-                {"Put": {"TableName": self._table, "Item": encode(pointer),
+                {"Put": {"Item": encode(pointer),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
             ])
-        except ClientError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
+        except TransactionCancelled as exc:
+            if exc.condition_failed:
                 return False
             raise
         return True
@@ -197,7 +194,7 @@ class IdentityStore:
         gsi1pk, gsi1sk = keys.customer_merges_gsi1(record.target_customer_id, record.created_ms, record.audit_id)
         item = {schema.PK: keys.merge_pk(record.audit_id), schema.SK: keys.MERGE_SK, schema.GSI1_PK: gsi1pk,
                 schema.GSI1_SK: gsi1sk, "type": "merge", **record.model_dump(exclude_none=True)}
-        self._db.put_item(TableName=self._table, Item=encode(item), ConditionExpression="attribute_not_exists(pk)")
+        self._table.put_item(Item=encode(item), ConditionExpression="attribute_not_exists(pk)")
 
     def get_merge(self, audit_id: str) -> MergeRecord | None:
         item = self._get(keys.merge_pk(audit_id), keys.MERGE_SK, consistent=True)
@@ -212,8 +209,8 @@ class IdentityStore:
              ":now": encode_value(ids.now_ms()), ":by": encode_value(actor_id)}, names("status"))
 
     def merges_into(self, customer_id: str) -> list[MergeRecord]:
-        items = query_all(
-            self._db, TableName=self._table, IndexName=schema.GSI1,
+        items = self._table.query_all(
+            IndexName=schema.GSI1,
             KeyConditionExpression="gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
             ExpressionAttributeValues={":pk": encode_value(keys.customer_pk(customer_id)),
                                        ":prefix": encode_value(keys.MERGE_GSI1_PREFIX)},
@@ -225,17 +222,15 @@ class IdentityStore:
     def _conditional_update(self, pk: str, sk: str, expression: str, condition: str, values: dict[str, Any],
                             attribute_names: dict[str, str] | None = None) -> bool:
         try:
-            self._db.update_item(TableName=self._table, Key=encode({schema.PK: pk, schema.SK: sk}),
+            self._table.update_item(Key=encode({schema.PK: pk, schema.SK: sk}),
                                  UpdateExpression=expression, ConditionExpression=condition,
                                  ExpressionAttributeValues=values,
                                  **({"ExpressionAttributeNames": attribute_names} if attribute_names else {}))
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        except ConditionFailed:
+            return False
         return True
 
     def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
-        result = self._db.get_item(TableName=self._table, Key=encode({schema.PK: pk, schema.SK: sk}),
+        result = self._table.get_item(Key=encode({schema.PK: pk, schema.SK: sk}),
                                    ConsistentRead=consistent)
         return decode(result.get("Item"))

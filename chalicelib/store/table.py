@@ -15,7 +15,7 @@ Every other error (throttling after botocore's retries, a validation error) prop
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -23,6 +23,8 @@ from chalicelib.store.codec import decode
 from chalicelib.store.dynamo import cancellation_codes, error_code
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
@@ -53,7 +55,7 @@ class Table:
 
     # -- reads -----------------------------------------------------------------------------------
 
-    def get_item(self, **kwargs: Any) -> dict[str, Any]:  # noqa: ANN401 - the client's own keyword arguments
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
         response: dict[str, Any] = self._client.get_item(TableName=self.name, **kwargs)  # type: ignore[assignment]
         return response
 
@@ -61,11 +63,11 @@ class Table:
         """The decoded item at `key` (an encoded key), or None."""
         return decode(self.get_item(Key=key, ConsistentRead=consistent).get("Item"))
 
-    def query(self, **kwargs: Any) -> dict[str, Any]:  # noqa: ANN401
+    def query(self, **kwargs: Any) -> dict[str, Any]:
         response: dict[str, Any] = self._client.query(TableName=self.name, **kwargs)  # type: ignore[assignment]
         return response
 
-    def query_all(self, **kwargs: Any) -> list[dict[str, Any]]:  # noqa: ANN401
+    def query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
         """A Query run to its end (bounded result sets only: one owner's connections, ...); raw items."""
         items: list[dict[str, Any]] = []
         while True:
@@ -90,13 +92,13 @@ class Table:
 
     # -- writes ----------------------------------------------------------------------------------
 
-    def put_item(self, **kwargs: Any) -> dict[str, Any]:  # noqa: ANN401
+    def put_item(self, **kwargs: Any) -> dict[str, Any]:
         return self._write(self._client.put_item, kwargs)
 
-    def update_item(self, **kwargs: Any) -> dict[str, Any]:  # noqa: ANN401
+    def update_item(self, **kwargs: Any) -> dict[str, Any]:
         return self._write(self._client.update_item, kwargs)
 
-    def delete_item(self, **kwargs: Any) -> dict[str, Any]:  # noqa: ANN401
+    def delete_item(self, **kwargs: Any) -> dict[str, Any]:
         return self._write(self._client.delete_item, kwargs)
 
     def transact(self, items: list[dict[str, Any]]) -> None:
@@ -111,9 +113,9 @@ class Table:
                 raise TransactionCancelled(cancellation_codes(exc)) from exc
             raise
 
-    def _write(self, call: Any, kwargs: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN401 - a client method
+    def _write(self, call: Callable[..., object], kwargs: dict[str, Any]) -> dict[str, Any]:
         try:
-            response: dict[str, Any] = call(TableName=self.name, **kwargs)
+            response = cast("dict[str, Any]", call(TableName=self.name, **kwargs))
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise ConditionFailed(decode(exc.response.get("Item"))) from exc  # type: ignore[arg-type]

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
 from chalicelib.core.events import EscalatedOutOfHours, SlaBreached, SlaKind, TicketChanged
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.routing.models import DeskConfig
 from chalicelib.tickets.models import (
     DEFAULT_SLA,
     TRANSITIONS,
@@ -24,6 +23,9 @@ from chalicelib.tickets.models import (
     TicketSource,
 )
 from chalicelib.tickets.store import TicketStore, VersionConflict
+
+if TYPE_CHECKING:
+    from chalicelib.routing.models import DeskConfig
 
 logger = Logger(child=True)
 

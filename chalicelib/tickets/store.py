@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib import ids
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
-from chalicelib.store.dynamo import cancellation_codes, query_all
+from chalicelib.store.table import Table, TransactionCancelled
 from chalicelib.tickets.models import AuditEntry, SlaPolicy, Ticket
 
 
@@ -19,9 +17,8 @@ class VersionConflict(Exception):
 
 
 class TicketStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._db = client
-        self._table = table_name
+    def __init__(self, table: Table) -> None:
+        self._table = table
 
     def _item(self, ticket: Ticket) -> dict[str, Any]:
         item: dict[str, Any] = {schema.PK: keys.ticket_pk(ticket.ticket_id), schema.SK: keys.TICKET_META_SK,
@@ -43,49 +40,49 @@ class TicketStore:
         audit_item = {schema.PK: keys.ticket_pk(ticket.ticket_id),
                       schema.SK: f"{keys.AUDIT_SK_PREFIX}{audit.at_ms:013d}#{ids.new_id()}", **audit.model_dump()}
         try:
-            self._db.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._table, "Item": encode(self._item(ticket)), **condition}},
-                {"Put": {"TableName": self._table, "Item": encode(audit_item)}},
+            self._table.transact([
+                {"Put": {"Item": encode(self._item(ticket)), **condition}},
+                {"Put": {"Item": encode(audit_item)}},
             ])
-        except ClientError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
+        except TransactionCancelled as exc:
+            if exc.condition_failed:
                 raise VersionConflict(ticket.ticket_id) from exc
             raise
 
     def get(self, ticket_id: str) -> Ticket | None:
-        result = self._db.get_item(TableName=self._table, ConsistentRead=True,
+        result = self._table.get_item(ConsistentRead=True,
                                    Key=encode({schema.PK: keys.ticket_pk(ticket_id), schema.SK: keys.TICKET_META_SK}))
         item = decode(result.get("Item"))
         return Ticket.model_validate(item) if item else None
 
     def audit(self, ticket_id: str) -> list[AuditEntry]:
-        items = query_all(self._db, TableName=self._table, KeyConditionExpression="pk = :pk AND begins_with(sk, :a)",
+        items = self._table.query_all(KeyConditionExpression="pk = :pk AND begins_with(sk, :a)",
                           ExpressionAttributeValues={":pk": encode_value(keys.ticket_pk(ticket_id)),
                                                      ":a": encode_value(keys.AUDIT_SK_PREFIX)})
         return [AuditEntry.model_validate(decode(i)) for i in items]
 
     def by_status(self, status: str, limit: int = 100) -> list[Ticket]:
-        page = self._db.query(TableName=self._table, IndexName=schema.GSI1, Limit=limit,
+        page = self._table.query(IndexName=schema.GSI1, Limit=limit,
                               KeyConditionExpression="gsi1pk = :pk",
                               ExpressionAttributeValues={":pk": encode_value(f"TICKETS#{status}")})
         return [Ticket.model_validate(decode(i)) for i in page.get("Items", [])]
 
     def due(self, now_ms: int, limit: int = 200) -> list[Ticket]:
         """Tickets whose SLA deadline or reminder is due (Query gsi2 SLA#WATCH, gsi2sk <= now)."""
-        page = self._db.query(TableName=self._table, IndexName=schema.GSI2, Limit=limit,
+        page = self._table.query(IndexName=schema.GSI2, Limit=limit,
                               KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :now",
                               ExpressionAttributeValues={":pk": encode_value(keys.SLA_WATCH_GSI2_PK),
                                                          ":now": encode_value(f"{now_ms:013d}~")})
         return [Ticket.model_validate(decode(i)) for i in page.get("Items", [])]
 
     def get_policy(self, priority: str) -> SlaPolicy | None:
-        result = self._db.get_item(TableName=self._table, Key=encode({schema.PK: keys.CONFIG_PK,
+        result = self._table.get_item(Key=encode({schema.PK: keys.CONFIG_PK,
                                                                       schema.SK: keys.sla_policy_sk(priority)}))
         item = decode(result.get("Item"))
         return SlaPolicy.model_validate(item["policy"]) if item else None
 
     def put_policy(self, priority: str, policy: SlaPolicy) -> None:
-        self._db.put_item(TableName=self._table, Item=encode({schema.PK: keys.CONFIG_PK,
+        self._table.put_item(Item=encode({schema.PK: keys.CONFIG_PK,
                                                               schema.SK: keys.sla_policy_sk(priority),
                                                               "policy": policy.model_dump()}))
 

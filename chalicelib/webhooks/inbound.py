@@ -21,18 +21,27 @@ including types the adapters do not model, is stored (`kind="unsupported"`, `met
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
 from chalicelib.channels.errors import ConfigurationError, MalformedPayload, SignatureError
-from chalicelib.channels.models import InboundEvent, WebhookRequest
 from chalicelib.channels.registry import UnknownChannel, adapter_for
 from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from aws_lambda_powertools import Metrics
+
+    from chalicelib.channels.models import InboundEvent, WebhookRequest
+    from chalicelib.conversations.service import ConversationService
+    from chalicelib.secrets import Secrets
+    from chalicelib.store.delivery_store import DeliveryStore
+    from chalicelib.store.identity_store import IdentityStore
 
 logger = Logger(child=True)
 
@@ -66,7 +75,7 @@ class WebhookResponse:
 class ChannelSecrets:
     """The mapping an adapter takes: its secrets plus the non-secret API base override."""
 
-    def __init__(self, secrets: Any, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, secrets: Secrets, env: Mapping[str, str] | None = None) -> None:
         self._secrets = secrets
         self._env = os.environ if env is None else env
 
@@ -79,8 +88,8 @@ class ChannelSecrets:
 
 
 class WebhookService:
-    def __init__(self, secrets: ChannelSecrets, identities: Any, deliveries: Any, conversations: Any,
-                 metrics: Any) -> None:
+    def __init__(self, secrets: ChannelSecrets, identities: IdentityStore, deliveries: DeliveryStore,
+                 conversations: ConversationService, metrics: Metrics) -> None:
         self._secrets = secrets
         self._identities = identities
         self._deliveries = deliveries
@@ -210,7 +219,7 @@ def _draft(event: InboundEvent, customer_id: str) -> MessageDraft:
     return MessageDraft(
         sender=Sender(type="customer", id=customer_id, name=event.profile_name),
         channel=event.channel,
-        kind=_MESSAGE_KIND.get(event.kind, event.kind),  # type: ignore[arg-type]
+        kind=_MESSAGE_KIND.get(event.kind, event.kind),
         text=text,
         attachments=attachments or None,
         visibility="internal" if event.kind in ("follow", "unfollow") else "public",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from chalice.app import Request, Response
 
 from chalicelib.channels.models import WebhookRequest
-from chalicelib.webhooks.inbound import WebhookResponse, WebhookService
+
+if TYPE_CHECKING:
+    from chalicelib.webhooks.inbound import WebhookResponse, WebhookService
 
 
 class WebhooksRest:

