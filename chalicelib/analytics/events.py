@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,14 +25,22 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.channels.registry import ALL_CHANNELS
+
 from .redact import redact_text
 
 SCHEMA_VERSION: Literal[1] = 1
 
-# Every channel a stored message can carry (chalicelib.core.models / chat.handler).
-Channel = Literal[
-    "app", "miniprogram", "web", "wechat", "whatsapp", "messenger", "telegram", "line", "generic"
-]
+
+
+def _known_channel(name: str) -> str:
+    if name not in ALL_CHANNELS:
+        raise ValueError(f"unknown channel {name!r}")
+    return name
+
+
+# Every channel a stored message can carry: the socket channels and the registry's webhook channels.
+Channel = Annotated[str, AfterValidator(_known_channel)]
 SenderType = Literal["customer", "bot", "agent", "system"]
 PID_PATTERN = r"^[0-9a-f]{16,64}$"
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
+from chalicelib.channels.registry import ALL_CHANNELS
 from chalicelib.core.events import (
     AgentAssigned,
     AgentReplied,
@@ -38,8 +39,6 @@ logger = Logger(child=True)
 
 _ACTIONS = {"answer", "suggest", "handoff", "fallback"}
 _SENTIMENTS = {"positive", "neutral", "negative"}
-# Channels the interaction stream knows; a ticket from anywhere else counts as "generic".
-_EVENT_CHANNELS = {"app", "miniprogram", "web", "wechat", "whatsapp", "messenger", "telegram", "line", "generic"}
 
 
 class HasCustomer(Protocol):
@@ -117,7 +116,7 @@ def interaction_records(event: object) -> list[dict[str, Any]]:
             return []  # events are per customer (pseudonymised); an anonymous ticket has none
         common = {"ts": ids.iso_from_ms(event.ts_ms), "conversation_id": event.conversation_id or event.ticket_id,
                   "customer_id": event.customer_id, "ticket_id": event.ticket_id,
-                  "channel": event.channel if event.channel in _EVENT_CHANNELS else "generic"}
+                  "channel": event.channel if event.channel in ALL_CHANNELS else "generic"}
         if isinstance(event, TicketChanged):
             return [{**common, "event_type": "ticket_change", "from_status": event.from_status,
                      "to_status": event.to_status, "priority": event.priority}]

@@ -13,12 +13,15 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
 from .errors import ConfigurationError, MalformedPayload, SignatureError
-from .models import Channel, HttpCall, InboundEvent, OutboundMessage, WebhookRequest
+from .models import HttpCall, InboundEvent, OutboundMessage, WebhookRequest
+
+if TYPE_CHECKING:
+    from .spec import ChannelSpec
 
 Secrets = Mapping[str, str]
 
@@ -27,7 +30,7 @@ MAX_BODY_BYTES = 1_000_000
 
 @runtime_checkable
 class Adapter(Protocol):
-    channel: ClassVar[Channel]
+    spec: ClassVar[ChannelSpec]  # what the platform knows about the channel (chalicelib/channels/spec.py)
 
     def verify(self, request: WebhookRequest, secrets: Secrets, *, now: datetime | None = None) -> None:
         """Raise ``SignatureError`` unless the request is authentic."""

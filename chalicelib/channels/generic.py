@@ -31,7 +31,9 @@ from .base import (
     utcnow,
 )
 from .errors import MalformedPayload, SignatureError
-from .models import Channel, HttpCall, InboundEvent, Kind, MediaRef, OutboundMessage, WebhookRequest
+from .models import HttpCall, InboundEvent, Kind, MediaRef, OutboundMessage, WebhookRequest
+from .policies import ChannelPolicy
+from .spec import ChannelSpec
 
 REPLAY_WINDOW = timedelta(minutes=5)
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
@@ -113,8 +115,21 @@ def _event(ev: dict[str, Any]) -> InboundEvent:
     )
 
 
+SPEC = ChannelSpec(
+    name="generic",
+    secrets=("GENERIC_WEBHOOK_SECRET", "GENERIC_CALLBACK_URL"),
+    api_base_setting=None,  # it calls the company's own GENERIC_CALLBACK_URL
+    policy=ChannelPolicy(
+        max_text=65536,
+        max_quick_replies=13,
+        max_quick_reply_title=100,
+        max_quick_reply_payload=1000,
+    ),
+)
+
+
 class GenericAdapter:
-    channel: ClassVar[Channel] = "generic"
+    spec: ClassVar[ChannelSpec] = SPEC
 
     def verify(self, request: WebhookRequest, secrets: Secrets, *, now: datetime | None = None) -> None:
         key = secret(secrets, "GENERIC_WEBHOOK_SECRET")

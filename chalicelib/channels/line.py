@@ -30,7 +30,9 @@ from .base import (
     secret,
 )
 from .errors import PolicyViolation, SignatureError
-from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .models import HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .policies import MB, ChannelPolicy
+from .spec import ChannelSpec
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -131,8 +133,24 @@ def _line_message(message: OutboundMessage) -> list[dict[str, Any]]:
     return out
 
 
+SPEC = ChannelSpec(
+    name="line",
+    secrets=("LINE_CHANNEL_SECRET", "LINE_CHANNEL_TOKEN"),
+    api_base_setting="LINE_API_BASE",
+    policy=ChannelPolicy(
+        max_text=5000,
+        text_unit="utf16",
+        max_quick_replies=13,
+        max_quick_reply_title=20,
+        max_quick_reply_payload=300,
+        max_media_bytes={"image": 10 * MB, "audio": 200 * MB, "video": 200 * MB},
+    ),
+    sent_id=lambda answer: ((answer.get("sentMessages") or [{}])[0] or {}).get("id"),
+)
+
+
 class LineAdapter:
-    channel: ClassVar[Channel] = "line"
+    spec: ClassVar[ChannelSpec] = SPEC
 
     def verify(self, request: WebhookRequest, secrets: Secrets, *, now: datetime | None = None) -> None:
         channel_secret = secret(secrets, "LINE_CHANNEL_SECRET")

@@ -10,6 +10,7 @@ Sends use the Send API ``POST {MESSENGER_API_BASE}/me/messages`` with
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -27,7 +28,9 @@ from .base import (
     verify_meta_signature,
 )
 from .errors import MalformedPayload, PolicyViolation
-from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .models import HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .policies import MB, ChannelPolicy
+from .spec import ChannelSpec
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -125,8 +128,30 @@ def _item_event(item: dict[str, Any], page_id: str) -> InboundEvent:
     )
 
 
+SPEC = ChannelSpec(
+    name="messenger",
+    secrets=("MESSENGER_APP_SECRET", "MESSENGER_VERIFY_TOKEN", "MESSENGER_PAGE_TOKEN"),
+    api_base_setting="MESSENGER_API_BASE",
+    policy=ChannelPolicy(
+        max_text=2000,
+        max_quick_replies=13,
+        max_quick_reply_title=20,
+        max_quick_reply_payload=1000,
+        max_media_bytes={"image": 25 * MB, "audio": 25 * MB, "video": 25 * MB, "file": 25 * MB},
+        service_window=timedelta(hours=24),
+        tag_windows={
+            "HUMAN_AGENT": timedelta(days=7),
+            "ACCOUNT_UPDATE": None,
+            "CONFIRMED_EVENT_UPDATE": None,
+            "POST_PURCHASE_UPDATE": None,
+        },
+    ),
+    sent_id=lambda answer: answer.get("message_id"),
+)
+
+
 class MessengerAdapter:
-    channel: ClassVar[Channel] = "messenger"
+    spec: ClassVar[ChannelSpec] = SPEC
 
     def verify(self, request: WebhookRequest, secrets: Secrets, *, now: datetime | None = None) -> None:
         verify_meta_signature(request, secret(secrets, "MESSENGER_APP_SECRET"))

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-Channel = Literal["wechat", "whatsapp", "messenger", "telegram", "line", "generic"]
+# A webhook channel's name: set by its adapter; the edges refuse names the registry does not list.
+Channel = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 Kind = Literal[
     "text",
     "image",

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from .errors import PolicyViolation
@@ -22,6 +20,7 @@ from .models import OutboundMessage, QuickReply
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime, timedelta
 
 Unit = Literal["chars", "utf8", "utf16"]
 MB = 1024 * 1024
@@ -43,70 +42,6 @@ class ChannelPolicy:
     supports_templates: bool = False
 
 
-POLICIES: Mapping[str, ChannelPolicy] = MappingProxyType(
-    {
-        "wechat": ChannelPolicy(
-            max_text=2048,
-            text_unit="utf8",
-            max_caption=0,  # media (by media_id) and text are separate messages
-            max_quick_replies=10,
-            max_quick_reply_title=20,
-            max_quick_reply_payload=64,
-            max_media_bytes={"image": 10 * MB, "audio": 2 * MB, "video": 10 * MB},
-            service_window=timedelta(hours=48),
-            supports_templates=True,
-        ),
-        "whatsapp": ChannelPolicy(
-            max_text=4096,
-            max_text_with_quick_replies=1024,
-            max_caption=1024,
-            max_quick_replies=3,
-            max_quick_reply_title=20,
-            max_quick_reply_payload=256,
-            max_media_bytes={"image": 5 * MB, "audio": 16 * MB, "video": 16 * MB, "file": 100 * MB},
-            service_window=timedelta(hours=24),
-            supports_templates=True,
-        ),
-        "messenger": ChannelPolicy(
-            max_text=2000,
-            max_quick_replies=13,
-            max_quick_reply_title=20,
-            max_quick_reply_payload=1000,
-            max_media_bytes={"image": 25 * MB, "audio": 25 * MB, "video": 25 * MB, "file": 25 * MB},
-            service_window=timedelta(hours=24),
-            tag_windows={
-                "HUMAN_AGENT": timedelta(days=7),
-                "ACCOUNT_UPDATE": None,
-                "CONFIRMED_EVENT_UPDATE": None,
-                "POST_PURCHASE_UPDATE": None,
-            },
-        ),
-        "telegram": ChannelPolicy(
-            max_text=4096,
-            text_unit="utf16",
-            max_caption=1024,
-            max_quick_replies=100,
-            max_quick_reply_title=64,
-            max_quick_reply_payload=64,
-            quick_reply_payload_unit="utf8",
-            max_media_bytes={"image": 5 * MB, "audio": 20 * MB, "video": 20 * MB, "file": 20 * MB},
-        ),
-        "line": ChannelPolicy(
-            max_text=5000,
-            text_unit="utf16",
-            max_quick_replies=13,
-            max_quick_reply_title=20,
-            max_quick_reply_payload=300,
-            max_media_bytes={"image": 10 * MB, "audio": 200 * MB, "video": 200 * MB},
-        ),
-        "generic": ChannelPolicy(
-            max_text=65536,
-            max_quick_replies=13,
-            max_quick_reply_title=100,
-            max_quick_reply_payload=1000,
-        ),
-    }
-)
 
 
 # --- measuring and splitting --------------------------------------------------------------------
@@ -250,7 +185,7 @@ def _quick_replies(message: OutboundMessage, policy: ChannelPolicy) -> list[Quic
 
 
 def check_and_split(
-    message: OutboundMessage, last_customer_message_at: datetime | None, now: datetime
+    message: OutboundMessage, policy: ChannelPolicy, last_customer_message_at: datetime | None, now: datetime
 ) -> list[OutboundMessage]:
     """Validate ``message`` against its channel's policy and return the messages to send in order.
 
@@ -258,7 +193,6 @@ def check_and_split(
     ``outside_168h_window``, ``empty_message``, ``template_unsupported``,
     ``media_too_large``, ``quick_reply_payload_too_long``, ``unsupported_message_tag``).
     """
-    policy = POLICIES[message.channel]
     if not (message.text and message.text.strip()) and message.media is None and message.template is None:
         raise PolicyViolation("empty_message", "nothing to send: no text, media or template")
     if message.template is not None and not policy.supports_templates:

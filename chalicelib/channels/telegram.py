@@ -27,7 +27,9 @@ from .base import (
     utcnow,
 )
 from .errors import SignatureError
-from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .models import HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .policies import MB, ChannelPolicy
+from .spec import ChannelSpec
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -134,8 +136,26 @@ def _member_event(update_id: str, upd: dict[str, Any]) -> InboundEvent:
     )
 
 
+SPEC = ChannelSpec(
+    name="telegram",
+    secrets=("TELEGRAM_SECRET_TOKEN", "TELEGRAM_BOT_TOKEN"),
+    api_base_setting="TELEGRAM_API_BASE",
+    policy=ChannelPolicy(
+        max_text=4096,
+        text_unit="utf16",
+        max_caption=1024,
+        max_quick_replies=100,
+        max_quick_reply_title=64,
+        max_quick_reply_payload=64,
+        quick_reply_payload_unit="utf8",
+        max_media_bytes={"image": 5 * MB, "audio": 20 * MB, "video": 20 * MB, "file": 20 * MB},
+    ),
+    sent_id=lambda answer: answer["result"].get("message_id") if isinstance(answer.get("result"), dict) else None,
+)
+
+
 class TelegramAdapter:
-    channel: ClassVar[Channel] = "telegram"
+    spec: ClassVar[ChannelSpec] = SPEC
 
     def verify(self, request: WebhookRequest, secrets: Secrets, *, now: datetime | None = None) -> None:
         expected = secret(secrets, "TELEGRAM_SECRET_TOKEN")

@@ -18,6 +18,7 @@ import os
 import re
 import struct
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -33,7 +34,9 @@ from .base import (
     secret,
 )
 from .errors import ConfigurationError, MalformedPayload, SignatureError
-from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .models import HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .policies import MB, ChannelPolicy
+from .spec import ChannelSpec
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -282,8 +285,27 @@ def _template_payload(message: OutboundMessage) -> dict[str, Any]:
     }
 
 
+SPEC = ChannelSpec(
+    name="wechat",
+    secrets=("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_ENCODING_AES_KEY"),
+    api_base_setting="WECHAT_API_BASE",
+    policy=ChannelPolicy(
+        max_text=2048,
+        text_unit="utf8",
+        max_caption=0,  # media (by media_id) and text are separate messages
+        max_quick_replies=10,
+        max_quick_reply_title=20,
+        max_quick_reply_payload=64,
+        max_media_bytes={"image": 10 * MB, "audio": 2 * MB, "video": 10 * MB},
+        service_window=timedelta(hours=48),
+        supports_templates=True,
+    ),
+    sent_id=lambda answer: answer.get("msgid"),
+)
+
+
 class WeChatAdapter:
-    channel: ClassVar[Channel] = "wechat"
+    spec: ClassVar[ChannelSpec] = SPEC
 
     def verify(self, request: WebhookRequest, secrets: Secrets, *, now: datetime | None = None) -> None:
         _check_query_signature(request, secret(secrets, "WECHAT_TOKEN"))

@@ -10,6 +10,7 @@ delivered / read / failed, keyed by status id + status). Sends go to
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .base import (
@@ -26,7 +27,9 @@ from .base import (
     verify_meta_signature,
 )
 from .errors import ConfigurationError, MalformedPayload
-from .models import Channel, HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .models import HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
+from .policies import MB, ChannelPolicy
+from .spec import ChannelSpec
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -145,8 +148,27 @@ def _media(message: OutboundMessage) -> tuple[str, dict[str, Any]]:
     return wa_type, obj
 
 
+SPEC = ChannelSpec(
+    name="whatsapp",
+    secrets=("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID"),
+    api_base_setting="WHATSAPP_API_BASE",
+    policy=ChannelPolicy(
+        max_text=4096,
+        max_text_with_quick_replies=1024,
+        max_caption=1024,
+        max_quick_replies=3,
+        max_quick_reply_title=20,
+        max_quick_reply_payload=256,
+        max_media_bytes={"image": 5 * MB, "audio": 16 * MB, "video": 16 * MB, "file": 100 * MB},
+        service_window=timedelta(hours=24),
+        supports_templates=True,
+    ),
+    sent_id=lambda answer: ((answer.get("messages") or [{}])[0] or {}).get("id"),
+)
+
+
 class WhatsAppAdapter:
-    channel: ClassVar[Channel] = "whatsapp"
+    spec: ClassVar[ChannelSpec] = SPEC
 
     def verify(self, request: WebhookRequest, secrets: Secrets, *, now: datetime | None = None) -> None:
         verify_meta_signature(request, secret(secrets, "WHATSAPP_APP_SECRET"))

@@ -16,6 +16,7 @@ from chalicelib import ids
 from chalicelib.auth import tokens
 from chalicelib.chat.extension import FrameExtension, FrameHandler
 from chalicelib.chat.push import management_endpoint
+from chalicelib.core.channels import SOCKET_CHANNELS
 from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
 from chalicelib.errors import DomainError
 from chalicelib.realtime import frames
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)
 
-CUSTOMER_CHANNELS = {"app", "miniprogram", "web"}
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,9 @@ class ChatHandler:
             logger.info("connection refused", extra={"reason": exc.code})
             return ConnectResult(exc.status, exc.to_dict())
         channel = query.get("channel") or "app"
-        if channel not in CUSTOMER_CHANNELS:
+        if channel not in SOCKET_CHANNELS:
             return ConnectResult(400, {"code": "invalid_channel",
-                                       "message": f"channel must be one of {sorted(CUSTOMER_CHANNELS)}"})
+                                       "message": f"channel must be one of {sorted(SOCKET_CHANNELS)}"})
         self._service.upsert_customer(claims.sub, name=claims.name, vip=claims.vip)
         connection = Connection(
             connection_id=connection_id, owner_type="customer", owner_id=claims.sub,

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from chalicelib import ids
 from chalicelib.channels.errors import ChannelError, PolicyViolation, SendError
 from chalicelib.channels.policies import check_and_split
+from chalicelib.channels.registry import spec_for
 from chalicelib.outbound.models import OutboundJob
 from chalicelib.realtime import frames
 
@@ -73,19 +74,7 @@ def platform_message_id(channel: str, response: HttpResponse) -> str | None:
     body = response.json()
     if not isinstance(body, dict):
         return None
-    value: Any = None
-    if channel == "whatsapp":
-        value = ((body.get("messages") or [{}])[0] or {}).get("id")
-    elif channel == "messenger":
-        value = body.get("message_id")
-    elif channel == "telegram":
-        value = (body.get("result") or {}).get("message_id") if isinstance(body.get("result"), dict) else None
-    elif channel == "line":
-        value = ((body.get("sentMessages") or [{}])[0] or {}).get("id")
-    elif channel == "wechat":
-        value = body.get("msgid")
-    else:
-        value = body.get("id")
+    value = spec_for(channel).sent_id(body)
     return str(value) if value not in (None, "") else None
 
 
@@ -129,7 +118,8 @@ class OutboundConsumer:
             self._dead_letter(record.body, {"code": "invalid_job", "message": str(exc)[:1000]}, attempt)
             return "invalid"
         try:
-            parts = check_and_split(job.outbound_message(), self._last_customer_message(job),
+            parts = check_and_split(job.outbound_message(), spec_for(job.channel).policy,
+                                    self._last_customer_message(job),
                                    datetime.fromtimestamp(ids.now_ms() / 1000, UTC))  # the one clock
         except PolicyViolation as exc:
             self._refuse(job, exc)

@@ -29,7 +29,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib import ids
 from chalicelib.channels.errors import ConfigurationError, MalformedPayload, SignatureError
-from chalicelib.channels.registry import UnknownChannel, adapter_for
+from chalicelib.channels.registry import SUPPORTED_CHANNELS, UnknownChannel, adapter_for, spec_for
 from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
 
 if TYPE_CHECKING:
@@ -45,21 +45,8 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)
 
-# The secrets each adapter reads (SSM SecureStrings in AWS, environment variables locally).
-CHANNEL_SECRETS: dict[str, tuple[str, ...]] = {
-    "wechat": ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_ENCODING_AES_KEY"),
-    "whatsapp": ("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID"),
-    "messenger": ("MESSENGER_APP_SECRET", "MESSENGER_VERIFY_TOKEN", "MESSENGER_PAGE_TOKEN"),
-    "telegram": ("TELEGRAM_SECRET_TOKEN", "TELEGRAM_BOT_TOKEN"),
-    "line": ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_TOKEN"),
-    "generic": ("GENERIC_WEBHOOK_SECRET", "GENERIC_CALLBACK_URL"),
-}
-# Not secret: where each platform's API lives (the local stack points them at local/fake_platforms.py).
-API_BASE_SETTINGS: dict[str, str] = {
-    "wechat": "WECHAT_API_BASE", "whatsapp": "WHATSAPP_API_BASE", "messenger": "MESSENGER_API_BASE",
-    "telegram": "TELEGRAM_API_BASE", "line": "LINE_API_BASE",
-}
-SOCIAL_CHANNELS = frozenset(CHANNEL_SECRETS)
+# The webhook channels (social platforms and the generic webhook), from the one channel registry.
+SOCIAL_CHANNELS = frozenset(SUPPORTED_CHANNELS)
 
 _MESSAGE_KIND = {"follow": "event", "unfollow": "event"}
 _RECEIPT_STATUS = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
@@ -80,8 +67,11 @@ class ChannelSecrets:
         self._env = os.environ if env is None else env
 
     def for_channel(self, channel: str) -> dict[str, str]:
-        values = self._secrets.many(list(CHANNEL_SECRETS.get(channel, ())))
-        base = API_BASE_SETTINGS.get(channel)
+        if channel not in SOCIAL_CHANNELS:
+            return {}
+        spec = spec_for(channel)
+        values = self._secrets.many(list(spec.secrets))
+        base = spec.api_base_setting
         if base and self._env.get(base):
             values[base] = self._env[base]
         return values

@@ -18,7 +18,7 @@ def test_every_channel_has_an_adapter() -> None:
     assert set(SUPPORTED_CHANNELS) == {"wechat", "whatsapp", "messenger", "telegram", "line", "generic"}
     for channel in SUPPORTED_CHANNELS:
         adapter = adapter_for(channel)
-        assert isinstance(adapter, Adapter) and adapter.channel == channel
+        assert isinstance(adapter, Adapter) and adapter.spec.name == channel
     with pytest.raises(UnknownChannel):
         adapter_for("myspace")
 

@@ -150,6 +150,7 @@ def test_late_redelivery_after_the_conversation_closed_opens_nothing(social):
 def test_concurrent_first_contacts_create_one_customer(social):
     from chalicelib import services as composition
     from chalicelib.store.identity_store import IdentityStore
+    from chalicelib.store.table import Table
 
     store = composition.services().identity_store
     first, created = store.resolve("whatsapp", "15550009999", profile_name="Ana")
@@ -162,7 +163,7 @@ def test_concurrent_first_contacts_create_one_customer(social):
             self.calls += 1
             return None if self.calls == 1 else super().get(channel, external_id)
 
-    racer = LostTheRace(social.session.client("dynamodb"), "cs-platform-local-main")
+    racer = LostTheRace(Table(social.session.client("dynamodb"), "cs-platform-local-main"))
     second, created = racer.resolve("whatsapp", "15550009999")
     assert not created and second.customer_id == first.customer_id
     assert [i.external_id for i in store.for_customer(first.customer_id)] == ["15550009999"]
