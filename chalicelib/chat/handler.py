@@ -21,6 +21,7 @@ from chalicelib.conversations.models import MessageDraft, Sender
 from chalicelib.conversations.service import ConversationService
 from chalicelib.errors import ConnectionGone, DomainError
 from chalicelib.settings import Settings
+from chalicelib.store import keys
 from chalicelib.store.connection_store import Connection, ConnectionStore
 from chalicelib.store.conversation_store import AppendResult, DedupKey
 
@@ -169,7 +170,7 @@ class ChatHandler:
                 duplicate=result.duplicate))
 
         result = self._service.post_from_customer(
-            connection.owner_id, draft, DedupKey(f"client#{connection.owner_id}", frame.client_msg_id),
+            connection.owner_id, draft, DedupKey(keys.dedup_scope("client", connection.owner_id), frame.client_msg_id),
             conversation_hint=connection.conversation_id, exclude_connection=connection.connection_id,
             acknowledge=acknowledge,
         )

@@ -88,7 +88,7 @@ class RoutingService:
         if not self.store.mark_offline(request.conversation_id, request.idempotency_key):
             return "already_routed"
         self._system_message(request.conversation_id, config.offline_message, {"routing": "offline"},
-                             dedup=f"offline#{request.idempotency_key}")
+                             dedup=("offline", request.idempotency_key))
         if self._open_ticket is not None:
             self._open_ticket(request)
         return "offline"
@@ -166,7 +166,7 @@ class RoutingService:
             self._system_message(entry.conversation_id,
                                  f"All our agents are busy. You are number {position} in the queue; "
                                  f"the estimated wait is about {minutes} minute{'s' if minutes > 1 else ''}.",
-                                 {"queue": info}, dedup=f"queued#{entry.sk}")
+                                 {"queue": info}, dedup=("queued", entry.sk))
         frame = {"type": "queue", "conversation_id": entry.conversation_id, **info}
         self.conversations.push_to(self.conversations.connections.for_conversation(entry.conversation_id), frame)
 
@@ -204,7 +204,7 @@ class RoutingService:
         name = agent.name if agent else agent_id
         self._system_message(conversation_id, f"{name} has joined the conversation.",
                              {"routing": "assigned", "agent": {"id": agent_id, "name": name}},
-                             dedup=f"joined#{conversation_id}#{agent_id}#{state.queued_ms}")
+                             dedup=("joined", conversation_id, agent_id, str(state.queued_ms)))
         logger.info("offer accepted", extra={"agent_id": agent_id, "wait_ms": now - (state.queued_ms or now)})
         # -- analytics: the customer's wait in the queue, and who took the conversation --
         from chalicelib.analytics.emit import emit_for
@@ -258,7 +258,7 @@ class RoutingService:
     def _push_agent(self, agent_id: str, frame: dict[str, Any]) -> None:
         self.conversations.push_to(self.conversations.connections.for_owner("agent", agent_id), frame)
 
-    def _system_message(self, conversation_id: str, text: str, meta: dict[str, Any], dedup: str) -> None:
+    def _system_message(self, conversation_id: str, text: str, meta: dict[str, Any], dedup: tuple[str, ...]) -> None:
         conversation = self.conversations.store.get_conversation(conversation_id)
         channel = conversation.channel if conversation else "app"
         draft = MessageDraft(sender=SYSTEM, channel=channel, kind="text", text=text, meta=meta)

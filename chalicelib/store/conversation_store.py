@@ -36,7 +36,7 @@ class DedupKey:
     """Identity of an inbound message as its sender knows it (client_msg_id, platform message id)."""
 
     scope: str
-    key: str
+    key: str | tuple[str, ...]
 
     @property
     def pk(self) -> str:
