@@ -177,11 +177,12 @@ class LocalStack:
 
     def _start_rest(self, app: Any) -> int:
         from chalice.config import Config
-        from chalice.local import create_local_server
+
+        from local.access_log import create_rest_server  # issue 13: no query values in the access log
 
         config = Config.create(chalice_stage=STAGE, app_name="cs-platform", project_dir=str(ROOT),
                                config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()))
-        server = create_local_server(app, config, self.host, self.http_port)
+        server = create_rest_server(app, config, self.host, self.http_port)
         port = server.server.server_address[1]
         threading.Thread(target=server.server.serve_forever, name="rest", daemon=True).start()
         self._closers.append(server.server.shutdown)
