@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import DomainError, Forbidden, InvalidInput
+from chalicelib.safeinput import UnsafeJson, loads_json
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -52,9 +53,9 @@ def parse_body(request: Any, model: type[T]) -> T:
     """The request's JSON body validated into `model` (InvalidInput when it is not JSON)."""
     raw = request.raw_body or b""
     try:
-        data = json.loads(raw) if raw else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput("request body must be JSON", code="invalid_json") from exc
+        data = loads_json(raw) if raw else {}
+    except UnsafeJson as exc:  # not JSON, or nested too deep / numbers too long (issue 13)
+        raise InvalidInput("request body must be JSON", code="invalid_json", details=[str(exc)[:200]]) from exc
     return model.model_validate(data)
 
 

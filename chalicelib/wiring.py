@@ -373,7 +373,8 @@ def webhooks() -> Any:
     from chalicelib.observability import metrics
     from chalicelib.webhooks.inbound import WebhookService
 
-    return WebhookService(channel_secrets(), identity_store(), delivery_store(), conversations(), metrics)
+    return WebhookService(channel_secrets(), identity_store(), delivery_store(), conversations(), metrics,
+                          originals=inbound_originals())
 
 
 @_cached
@@ -407,3 +408,13 @@ def customers() -> Any:
     from chalicelib.customers.service import CustomerService
 
     return CustomerService(identity_store(), conversation_store())
+
+
+# -- issue 13 (hardening): full texts of capped inbound messages ---------------------------------
+
+
+@_cached
+def inbound_originals() -> Any:
+    from chalicelib.webhooks.limits import OriginalTexts
+
+    return OriginalTexts(client("s3"), bucket_name())
