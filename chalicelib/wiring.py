@@ -374,7 +374,7 @@ def webhooks() -> Any:
     from chalicelib.webhooks.inbound import WebhookService
 
     return WebhookService(channel_secrets(), identity_store(), delivery_store(), conversations(), metrics,
-                          originals=inbound_originals())
+                          originals=inbound_originals(), replay=webhook_replay_guard())
 
 
 @_cached
@@ -418,3 +418,10 @@ def inbound_originals() -> Any:
     from chalicelib.webhooks.limits import OriginalTexts
 
     return OriginalTexts(client("s3"), bucket_name())
+
+
+@_cached
+def webhook_replay_guard() -> Any:
+    from chalicelib.webhooks.replay import NonceStore, ReplayGuard
+
+    return ReplayGuard(NonceStore(client("dynamodb"), settings().table_name))

@@ -271,3 +271,13 @@ LIVE_STATS_SK = "LIVE"
 def live_stats_pk(day: str) -> str:
     """Atomic per-day counters of the live dashboard: UpdateItem ADD / GetItem pk=STATS#yyyy-mm-dd, sk=LIVE."""
     return f"STATS#{_id(day)}"
+
+
+# -- webhook replay protection (issue 13) ----------------------------------------------------------
+
+NONCE_SK = "NONCE"
+
+
+def webhook_nonce_pk(channel: str, token: str) -> str:
+    """A signed request's replay token (WeChat `timestamp#nonce`), kept for its window: PutItem if absent."""
+    return f"NONCE#{_id(channel)}#{_id(token)}"

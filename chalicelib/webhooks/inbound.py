@@ -36,6 +36,7 @@ from chalicelib.channels.registry import UnknownChannel, adapter_for
 from chalicelib.conversations.models import MessageDraft, Sender
 from chalicelib.store.conversation_store import AppendResult, DedupKey
 from chalicelib.webhooks.limits import MAX_INBOUND_TEXT_CHARS, OriginalTexts, PlannedEvent, plan
+from chalicelib.webhooks.replay import ReplayGuard
 
 logger = Logger(child=True)
 
@@ -83,13 +84,14 @@ class ChannelSecrets:
 
 class WebhookService:
     def __init__(self, secrets: ChannelSecrets, identities: Any, deliveries: Any, conversations: Any,
-                 metrics: Any, originals: OriginalTexts | None = None) -> None:
+                 metrics: Any, originals: OriginalTexts | None = None, replay: ReplayGuard | None = None) -> None:
         self._secrets = secrets
         self._identities = identities
         self._deliveries = deliveries
         self._conversations = conversations
         self._metrics = metrics
         self._originals = originals  # issue 13: full texts of capped messages (None: refuse them instead)
+        self._replay = replay  # issue 13: a signed nonce is not used twice for other content
 
     # -- the routes --------------------------------------------------------------------------
 
@@ -116,6 +118,8 @@ class WebhookService:
         try:
             adapter.verify(request, secrets)
             planned = [self._plan(event) for event in adapter.parse(request, secrets)]
+            if self._replay is not None:
+                self._replay.check(channel, adapter, request)  # the first write, once the body is accepted
         except SignatureError as exc:
             self._metrics.add_metric(name="WebhookRejected", unit="Count", value=1)
             logger.warning("webhook signature rejected", extra={"channel": channel, "reason": exc.reason,

@@ -7,7 +7,7 @@ import time
 
 from support import Lambda, agent_token, customer_token, load_event  # noqa: F401 - tests/support.py
 
-from local.webhook import signed
+from local.webhook import signed_request
 
 from .social_support import ROOT, SECRETS, user_of
 
@@ -17,7 +17,7 @@ def _wechat_sample(social, name: str, user: str, offset: int = 0) -> None:
     body = (ROOT / "events" / "webhooks" / "wechat" / name).read_bytes()
     body = body.replace(b"oFAKEopenid000000000000001", user.encode())
     body = body.replace(b"<CreateTime>1700000000", f"<CreateTime>{int(time.time()) + offset}".encode())
-    headers, query = signed("wechat", body, SECRETS)
+    body, headers, query = signed_request("wechat", body, SECRETS)
     assert social.post("wechat", body, headers, query).status_code == 200
 
 
