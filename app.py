@@ -229,3 +229,20 @@ def customers_merge_undo(customer_id, audit_id):
     from chalicelib.customers import api
 
     return api.undo_merge(app.current_request, customer_id, audit_id)
+
+
+# -- issue 13 (hardening): the customer access audit, for supervisors and admins ------------------
+
+
+@app.route("/customers/{customer_id}/access-log", methods=["GET"])
+def customers_access_log(customer_id):
+    from chalicelib.customers import api
+
+    return api.access_log(app.current_request, customer_id)
+
+
+@app.route("/access-log", methods=["GET"])
+def access_log():
+    from chalicelib.customers import api
+
+    return api.access_log(app.current_request)

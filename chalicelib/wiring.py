@@ -425,3 +425,14 @@ def webhook_replay_guard() -> Any:
     from chalicelib.webhooks.replay import NonceStore, ReplayGuard
 
     return ReplayGuard(NonceStore(client("dynamodb"), settings().table_name))
+
+
+# -- issue 13 (hardening): who may read a customer, and the access audit --------------------------
+
+
+@_cached
+def customer_access() -> Any:
+    from chalicelib.customers.access import AccessAudit, CustomerAccess
+
+    return CustomerAccess(routing_store(), conversation_store(), identity_store(),
+                          AccessAudit(client("dynamodb"), settings().table_name))

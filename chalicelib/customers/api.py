@@ -1,4 +1,8 @@
-"""REST handlers of `/customers/...` (agent-authenticated; merges need supervisor or admin)."""
+"""REST handlers of `/customers/...` (agent-authenticated; merges need supervisor or admin).
+
+Reads go through `wiring.customer_access()` (issue 13): an agent reads only customers offered or
+assigned to them, supervisors and admins all, and every read is written to the access audit.
+"""
 
 from __future__ import annotations
 
@@ -14,24 +18,41 @@ MERGE_ROLES = ("supervisor", "admin")
 
 @rest_errors
 def lookup(request: Any) -> Any:
-    agent_claims(request)
+    claims = agent_claims(request)
     query = request.query_params or {}
-    return json_response(wiring.customers().lookup(query.get("channel"), query.get("external_id")))
+    return json_response(wiring.customer_access().lookup(claims, query.get("channel"), query.get("external_id"),
+                                                         wiring.customers().profile))
 
 
 @rest_errors
 def profile(request: Any, customer_id: str) -> Any:
-    agent_claims(request)
-    return json_response(wiring.customers().profile(customer_id))
+    claims = agent_claims(request)
+    return json_response(wiring.customer_access().read(claims, customer_id, "profile",
+                                                       lambda: wiring.customers().profile(customer_id)))
 
 
 @rest_errors
 def timeline(request: Any, customer_id: str) -> Any:
-    agent_claims(request)
-    raw = (request.query_params or {}).get("limit", "200")
+    claims = agent_claims(request)
+    limit = _limit(request, "200")
+    return json_response(wiring.customer_access().read(claims, customer_id, "timeline",
+                                                       lambda: wiring.customers().timeline(customer_id, limit)))
+
+
+@rest_errors
+def access_log(request: Any, customer_id: str | None = None) -> Any:
+    """Supervisors and admins: reads of one customer (`/customers/{id}/access-log`) or by one agent."""
+    claims = agent_claims(request)
+    agent_id = (request.query_params or {}).get("agent_id")
+    return json_response(wiring.customer_access().entries(claims, customer_id=customer_id, agent_id=agent_id,
+                                                          limit=_limit(request, "50")))
+
+
+def _limit(request: Any, default: str) -> int:
+    raw = (request.query_params or {}).get("limit", default)
     if not raw.isdigit():
         raise InvalidInput("limit must be a positive integer", code="invalid_limit")
-    return json_response(wiring.customers().timeline(customer_id, int(raw)))
+    return int(raw)
 
 
 @rest_errors

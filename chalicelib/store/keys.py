@@ -281,3 +281,27 @@ NONCE_SK = "NONCE"
 def webhook_nonce_pk(channel: str, token: str) -> str:
     """A signed request's replay token (WeChat `timestamp#nonce`), kept for its window: PutItem if absent."""
     return f"NONCE#{_id(channel)}#{_id(token)}"
+
+
+# -- customer access audit (issue 13) --------------------------------------------------------------
+
+READER_ACCESS_GSI1_PREFIX = "ACCESS#"
+
+
+def customer_access_pk(customer_id: str) -> str:
+    """Reads of one customer, newest first: Query pk=ACCESS#CUST#id (descending)."""
+    return f"ACCESS#CUST#{_id(customer_id)}"
+
+
+def identity_access_pk(channel: str, external_id: str) -> str:
+    """Look-ups of a channel identity that matched no customer: Query pk=ACCESS#IDENTITY#channel#id."""
+    return f"ACCESS#IDENTITY#{_id(channel)}#{_id(external_id)}"
+
+
+def access_sk(at_ms: int, audit_id: str) -> str:
+    return f"{at_ms:013d}#{_id(audit_id)}"
+
+
+def reader_access_gsi1(actor_id: str, at_ms: int, audit_id: str) -> tuple[str, str]:
+    """Reads by one agent, newest first: Query gsi1 gsi1pk=AGENT#id AND begins_with(gsi1sk, ACCESS#)."""
+    return agent_pk(actor_id), f"{READER_ACCESS_GSI1_PREFIX}{at_ms:013d}#{_id(audit_id)}"
