@@ -200,6 +200,16 @@ def customers_merge_undo(customer_id, audit_id):
     return services().customers_rest.undo_merge(app.current_request, customer_id, audit_id)
 
 
+@app.route("/customers/{customer_id}/access-log", methods=["GET"])
+def customers_access_log(customer_id):
+    return services().customers_rest.access_log(app.current_request, customer_id)
+
+
+@app.route("/access-log", methods=["GET"])
+def access_log():
+    return services().customers_rest.access_log(app.current_request)
+
+
 @app.route("/webhooks/{channel}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
 def webhook_receive(channel):
     return services().webhooks_rest.receive(app.current_request, channel)

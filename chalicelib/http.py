@@ -16,6 +16,7 @@ from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import DomainError, InvalidInput
+from chalicelib.safeinput import UnsafeJson, loads_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,8 +56,8 @@ def parse_body(request: Request, model: type[T]) -> T:
     """The request's JSON body validated into `model` (InvalidInput when it is not JSON)."""
     raw = request.raw_body or b""
     try:
-        data = json.loads(raw) if raw else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput("request body must be JSON", code="invalid_json") from exc
+        data = loads_json(raw) if raw else {}
+    except UnsafeJson as exc:  # not JSON, or nested too deep / numbers too long (issue 13)
+        raise InvalidInput("request body must be JSON", code="invalid_json", details=[str(exc)[:200]]) from exc
     return model.model_validate(data)
 

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from chalicelib.bot.training import ModelRegistry, Trainer, TrainingQueue
     from chalicelib.chat.handler import ChatHandler
     from chalicelib.conversations.service import ConversationService
+    from chalicelib.customers.access import CustomerAccess
     from chalicelib.customers.api import CustomersRest
     from chalicelib.customers.service import CustomerService
     from chalicelib.outbound.consumer import OutboundConsumer
@@ -78,6 +79,8 @@ if TYPE_CHECKING:
     from chalicelib.store.table import Table
     from chalicelib.tickets.service import TicketService
     from chalicelib.webhooks.inbound import ChannelSecrets, WebhookService
+    from chalicelib.webhooks.limits import OriginalTexts
+    from chalicelib.webhooks.replay import ReplayGuard
     from chalicelib.webhooks.rest import WebhooksRest
 
 T = TypeVar("T")
@@ -494,7 +497,20 @@ class Services:
         from chalicelib.webhooks.inbound import WebhookService
 
         return WebhookService(self.channel_secrets, self.identity_store, self.delivery_store, self.conversations,
-                              self.metrics)
+                              self.metrics, self.inbound_originals, self.webhook_replay_guard)
+
+    @once
+    def inbound_originals(self) -> OriginalTexts:
+        """Full texts of inbound messages stored capped (issue 13), in the analytics bucket."""
+        from chalicelib.webhooks.limits import OriginalTexts
+
+        return OriginalTexts(self.s3, self.bucket_name)
+
+    @once
+    def webhook_replay_guard(self) -> ReplayGuard:
+        from chalicelib.webhooks.replay import NonceStore, ReplayGuard
+
+        return ReplayGuard(NonceStore(self.table))
 
     @once
     def outbound_listener(self) -> OutboundListener:
@@ -543,7 +559,15 @@ class Services:
     def customers_rest(self) -> CustomersRest:
         from chalicelib.customers.api import CustomersRest
 
-        return CustomersRest(self.customers, self.authenticator)
+        return CustomersRest(self.customers, self.customer_access, self.authenticator)
+
+    @once
+    def customer_access(self) -> CustomerAccess:
+        """Who may read a customer, and the audit of every read (issue 13)."""
+        from chalicelib.customers.access import AccessAudit, CustomerAccess
+
+        return CustomerAccess(self.routing_store, self.conversation_store, self.identity_store,
+                              AccessAudit(self.table))
 
     @once
     def metrics_rest(self) -> MetricsRest:

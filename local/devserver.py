@@ -11,8 +11,6 @@ Prints a line containing `ready` and the URLs once everything accepts connection
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import argparse
 import importlib
 import json
@@ -24,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
@@ -147,7 +146,7 @@ class LocalStack:
         gateway.start()
         self._closers.append(gateway.stop)
 
-        rest = self._start_rest(app_module.app)
+        rest = self.start_rest(app_module.app)
         pollers = Pollers(app_module, session, STAGE, timeout_for=self._function_timeout)
         sources = pollers.start()
         self._closers.append(pollers.stop)
@@ -177,13 +176,14 @@ class LocalStack:
             os.environ.setdefault(name, value)
         return fake.url
 
-    def _start_rest(self, app: Any) -> int:
+    def start_rest(self, app: Any) -> int:
         from chalice.config import Config
-        from chalice.local import create_local_server
+
+        from local.access_log import create_rest_server  # issue 13: no query values in the access log
 
         config = Config.create(chalice_stage=STAGE, app_name="cs-platform", project_dir=str(ROOT),
                                config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()))
-        server = create_local_server(app, config, self.host, self.http_port)
+        server = create_rest_server(app, config, self.host, self.http_port)
         port = server.server.server_address[1]
         threading.Thread(target=server.server.serve_forever, name="rest", daemon=True).start()
         self._closers.append(server.server.shutdown)

@@ -178,7 +178,7 @@ class Simulator:
         from urllib.request import Request, urlopen
 
         from local.devserver import DEV_SECRETS
-        from local.webhook import signed, text_body
+        from local.webhook import signed_request, text_body
 
         number = str(int(hashlib.sha256(session.customer.encode()).hexdigest()[:10], 16))
         user = {"telegram": number[:9], "whatsapp": "86" + number[:11].ljust(11, "0"), "messenger": number,
@@ -188,8 +188,8 @@ class Simulator:
         for i, (text, gap) in enumerate(zip(session.texts, session.gaps_ms, strict=True)):
             at += gap if i else 0
             self.clock.set_ms(at)
-            body = text_body(session.social or "", text, user=user)
-            headers, query = signed(session.social or "", body, DEV_SECRETS)
+            channel = session.social or ""
+            body, headers, query = signed_request(channel, text_body(channel, text, user=user), DEV_SECRETS)
             url = f"{self.http_url}/webhooks/{session.social}" + (f"?{urlencode(query)}" if query else "")
             with urlopen(Request(url, data=body, headers=headers, method="POST"), timeout=15) as response:
                 response.read()

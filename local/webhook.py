@@ -87,9 +87,10 @@ def text_body(channel: str, text: str, *, user: str | None = None, event_id: str
 
 
 def signed(channel: str, body: bytes, secrets: dict[str, str], *, now: float | None = None,
-           nonce: str = "nonce42") -> tuple[dict[str, str], dict[str, str]]:
-    """The (headers, query) the platform would attach to `body`."""
+           nonce: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """The (headers, query) the platform would attach to `body` (WeChat: plaintext mode)."""
     now = time.time() if now is None else now
+    nonce = nonce or uuid.uuid4().hex[:10]  # WeChat refuses a nonce reused for other content
     if channel == "wechat":
         from chalicelib.channels.wechat import sha1_signature
 
@@ -115,6 +116,22 @@ def signed(channel: str, body: bytes, secrets: dict[str, str], *, now: float | N
     raise ValueError(f"unknown channel {channel}")
 
 
+def signed_request(channel: str, body: bytes, secrets: dict[str, str], *, now: float | None = None,
+                   nonce: str | None = None) -> tuple[bytes, dict[str, str], dict[str, str]]:
+    """(body, headers, query) as the platform sends `body`: WeChat in safe mode when an AES key is set."""
+    if channel != "wechat" or not secrets.get("WECHAT_ENCODING_AES_KEY"):
+        headers, query = signed(channel, body, secrets, now=now, nonce=nonce)
+        return body, headers, query
+    from chalicelib.channels.wechat import encrypted_envelope
+
+    envelope, query = encrypted_envelope(body, token=secrets["WECHAT_TOKEN"],
+                                         encoding_aes_key=secrets["WECHAT_ENCODING_AES_KEY"],
+                                         app_id=secrets["WECHAT_APP_ID"],
+                                         timestamp=str(int(time.time() if now is None else now)),
+                                         nonce=nonce or uuid.uuid4().hex[:10])
+    return envelope, {"Content-Type": "text/xml"}, query
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("channel", choices=CHANNELS)
@@ -127,8 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     from local.devserver import DEV_SECRETS
 
     secrets = {**DEV_SECRETS, **{k: v for k, v in os.environ.items() if k in DEV_SECRETS}}
-    body = text_body(args.channel, args.text, user=args.user)
-    headers, query = signed(args.channel, body, secrets)
+    body, headers, query = signed_request(args.channel, text_body(args.channel, args.text, user=args.user), secrets)
     url = f"{args.url.rstrip('/')}/webhooks/{args.channel}" + (f"?{urlencode(query)}" if query else "")
     for _ in range(max(1, args.repeat)):
         try:

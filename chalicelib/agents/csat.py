@@ -68,7 +68,7 @@ class CsatService:
             text="How would you rate the help you received? (1 = poor, 5 = excellent)",
             meta={"csat": {"conversation_id": conversation_id, "question": "csat", "scale": [1, 5]},
                   "quick_replies": [{"title": str(n), "payload": f"csat:{n}"} for n in range(1, 6)]})
-        self._conversations.post(conversation_id, draft, DedupKey("csat", f"ask#{conversation_id}"))
+        self._conversations.post(conversation_id, draft, DedupKey("csat", ("ask", conversation_id)))
         self.set_pending(customer_id, conversation_id, agent_id, "csat")
 
     def _ask_nps(self, conversation_id: str, rated: str) -> None:
@@ -77,7 +77,7 @@ class CsatService:
             text="How likely are you to recommend us to a friend? (0 = not at all, 10 = extremely likely)",
             meta={"csat": {"conversation_id": rated, "question": "nps", "scale": [0, 10]},
                   "quick_replies": [{"title": str(n), "payload": f"nps:{n}"} for n in range(0, 11)]})
-        self._conversations.post(conversation_id, draft, DedupKey("csat", f"nps#{rated}"))
+        self._conversations.post(conversation_id, draft, DedupKey("csat", ("nps", rated)))
 
     def set_pending(self, customer_id: str, conversation_id: str, agent_id: str | None, stage: str) -> None:
         """Remember which conversation the customer's next answer rates, and to which question."""
@@ -184,7 +184,7 @@ class CsatService:
         try:
             self._conversations.post(conversation_id, MessageDraft(
                 sender=SURVEY, channel=self._channel(conversation_id), text="Thank you for your feedback!",
-                meta={"csat": {"question": "done"}}), DedupKey("csat", f"thanks#{conversation_id}"))
+                meta={"csat": {"question": "done"}}), DedupKey("csat", ("thanks", conversation_id)))
         except ConversationClosed:
             return
         self._conversations.close(conversation_id, "survey_answered")

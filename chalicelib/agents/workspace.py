@@ -28,6 +28,7 @@ from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.routing.models import EscalationRequest, RoutingState
 from chalicelib.routing.store import AgentUnavailable, ConversationTaken
+from chalicelib.store import keys
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -174,7 +175,7 @@ class Workspace:
         if not text or not text.strip():
             raise InvalidInput("text or canned_id is required", code="empty_field")
         result = self.conversations.post(conversation_id, self._draft(principal, state, text, "public", client_msg_id),
-                                         DedupKey(f"agent#{principal.id}", client_msg_id))
+                                         DedupKey(keys.dedup_scope("agent", principal.id), client_msg_id))
         if not result.duplicate and state.first_agent_reply_ms is None:
             self.store.note_first_agent_reply(conversation_id, result.message.ts_ms)
         if not result.duplicate:
@@ -187,7 +188,7 @@ class Workspace:
     def note(self, principal: Principal, conversation_id: str, *, client_msg_id: str, text: str) -> AppendResult:
         state = self._held(principal, conversation_id, supervisors=True)
         return self.conversations.post(conversation_id, self._draft(principal, state, text, "internal", client_msg_id),
-                                       DedupKey(f"agent#{principal.id}", client_msg_id))
+                                       DedupKey(keys.dedup_scope("agent", principal.id), client_msg_id))
 
     def _draft(self, principal: Principal, state: RoutingState, text: str, visibility: str,
                client_msg_id: str | None) -> MessageDraft:

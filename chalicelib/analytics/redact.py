@@ -5,6 +5,11 @@ ISO 7064 MOD 11-2 check character, 15-digit legacy with a valid region and birth
 numbers (13-19 digits, Luhn-valid), Chinese mobile numbers and international ``+``-prefixed phone
 numbers with ``[EMAIL]``, ``[ID]``, ``[CARD]`` and ``[PHONE]``. Long digit runs are only treated as
 IDs or cards when their checksum holds, so order numbers, amounts and dates are left alone.
+Matching runs on a folded copy of the text (full-width forms such as ``１３８`` and ``＠``, the
+ideographic space and every other Unicode decimal digit become their ASCII counterparts, one
+character for one) with ASCII-only character classes, so an address typed right after Chinese
+characters or a number typed in full-width digits is found; the replacement is made at the same
+positions of the original, and text that held no personal data comes back exactly as written.
 ``pseudonymise`` maps a customer id to a truncated HMAC-SHA256 hex digest. ``RedactingFormatter``
 is a Powertools log formatter that redacts every string value of a structured log record.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -29,14 +35,44 @@ PHONE, EMAIL, ID, CARD = "[PHONE]", "[EMAIL]", "[ID]", "[CARD]"
 _NO_DIGIT_BEFORE = r"(?<![\d+])(?<!\d[ \-])"
 _NO_DIGIT_AFTER = r"(?![ \-]?\d)"
 
-_EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_ID18_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
-_ID15_RE = re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")
-_CARD_RE = re.compile(_NO_DIGIT_BEFORE + r"\d(?:[ \-]?\d){12,18}" + _NO_DIGIT_AFTER)
+# re.ASCII: \w and \d are ASCII only, so a Chinese character before an address is a boundary, not a
+# part of its local part (matching runs on the folded text, where every digit is ASCII).
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
+_ID18_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])", re.ASCII)
+_ID15_RE = re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])", re.ASCII)
+_CARD_RE = re.compile(_NO_DIGIT_BEFORE + r"\d(?:[ \-]?\d){12,18}" + _NO_DIGIT_AFTER, re.ASCII)
 _CN_MOBILE_RE = re.compile(
-    r"(?<![\d+])(?<!\d[ \-])(?:(?:\+|00)86[ \-]?)?1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}" + _NO_DIGIT_AFTER
+    r"(?<![\d+])(?<!\d[ \-])(?:(?:\+|00)86[ \-]?)?1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}" + _NO_DIGIT_AFTER, re.ASCII
 )
-_INTL_PHONE_RE = re.compile(r"(?<![\w+])\+[1-9][\d \-().]{6,22}\d" + _NO_DIGIT_AFTER)
+_INTL_PHONE_RE = re.compile(r"(?<![\w+])\+[1-9][\d \-().]{6,22}\d" + _NO_DIGIT_AFTER, re.ASCII)
+
+
+class _Fold(dict):  # type: ignore[type-arg]
+    """str.translate table built on demand: full-width ASCII forms, U+3000 and Unicode digits to ASCII."""
+
+    def __missing__(self, code: int) -> int:
+        char = chr(code)
+        folded = code
+        if 0xFF01 <= code <= 0xFF5E:
+            folded = code - 0xFEE0
+        elif code == 0x3000:
+            folded = 0x20
+        elif code in (0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2212):  # dashes and minus typed in numbers
+            folded = 0x2D
+        else:
+            digit = unicodedata.decimal(char, None)
+            if digit is not None:
+                folded = 0x30 + digit
+        self[code] = folded
+        return folded
+
+
+_FOLD = _Fold()
+
+
+def fold(text: str) -> str:
+    """The text with look-alike forms folded to ASCII, one character for one (so positions align)."""
+    return text if text.isascii() else text.translate(_FOLD)
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -95,11 +131,26 @@ def _intl_phone_valid(candidate: str) -> bool:
     return 8 <= sum(ch.isdigit() for ch in candidate) <= 15
 
 
-def _sub(pattern: re.Pattern[str], token: str, check: Callable[[str], bool] | None = None) -> Callable[[str], str]:
-    def apply(text: str) -> str:
-        if check is None:
-            return pattern.sub(token, text)
-        return pattern.sub(lambda m: token if check(m.group(0)) else m.group(0), text)
+def _sub(pattern: re.Pattern[str], token: str, check: Callable[[str], bool] | None = None,
+         ) -> Callable[[str, str], tuple[str, str]]:
+    """A step over (original, folded): matches are found in the folded text and replaced in both."""
+
+    def apply(original: str, folded: str) -> tuple[str, str]:
+        out_original: list[str] = []
+        out_folded: list[str] = []
+        last = 0
+        for match in pattern.finditer(folded):
+            if check is not None and not check(match.group(0)):
+                continue
+            start, end = match.span()
+            out_original += (original[last:start], token)
+            out_folded += (folded[last:start], token)
+            last = end
+        if last == 0 and not out_folded:
+            return original, folded
+        out_original.append(original[last:])
+        out_folded.append(folded[last:])
+        return "".join(out_original), "".join(out_folded)
 
     return apply
 
@@ -108,7 +159,7 @@ class Redactor:
     """Applies the built-in PII rules, then any extra ``(regex, token)`` rules, to free text."""
 
     def __init__(self, extra_patterns: Iterable[tuple[str | re.Pattern[str], str]] = ()) -> None:
-        self._steps: list[Callable[[str], str]] = [
+        self._steps: list[Callable[[str, str], tuple[str, str]]] = [
             _sub(_EMAIL_RE, EMAIL),
             _sub(_ID18_RE, ID, cn_id18_valid),
             _sub(_CARD_RE, CARD, card_valid),
@@ -120,8 +171,9 @@ class Redactor:
             self._steps.append(_sub(re.compile(pattern) if isinstance(pattern, str) else pattern, token))
 
     def __call__(self, text: str) -> str:
+        folded = fold(text)
         for step in self._steps:
-            text = step(text)
+            text, folded = step(text, folded)
         return text
 
     def redact_value(self, value: object) -> object:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import ValidationError
+
+from chalicelib.safeinput import UnsafeJson, loads_json
 
 from .errors import ConfigurationError, MalformedPayload, SignatureError
 from .models import HttpCall, InboundEvent, OutboundMessage, WebhookRequest
@@ -103,9 +104,11 @@ def load_json(body: bytes) -> Any:
     if len(body) > MAX_BODY_BYTES:
         raise MalformedPayload("body too large")
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return loads_json(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise MalformedPayload(f"invalid JSON: {exc}") from exc
+    except UnsafeJson as exc:  # too deep, too long a number, NaN: refused before anything is stored
+        raise MalformedPayload(str(exc) if str(exc).startswith("invalid JSON") else f"invalid JSON: {exc}") from exc
 
 
 def from_unix(seconds: Any) -> datetime:

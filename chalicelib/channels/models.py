@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from chalicelib.safeinput import has_surrogate, scrub
+
 # A webhook channel's name: set by its adapter; the edges refuse names the registry does not list.
 Channel = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 Kind = Literal[
@@ -35,6 +37,37 @@ Kind = Literal[
 MediaType = Literal["image", "file", "audio", "video"]
 
 _SECRET_QUERY_KEYS = frozenset({"access_token", "secret"})
+
+# Bounds on what a platform may put in one event (issue 13): every field must fit a DynamoDB item
+# and key (400 KB, 2 KB partition key) with room to spare. Longer ids or lists refuse the body (400);
+# names and labels are cut; long texts are capped by chalicelib.webhooks.limits (original kept in S3).
+MAX_ID_CHARS = 256
+MAX_NAME_CHARS = 200
+MAX_LABEL_CHARS = 500
+MAX_POSTBACK_CHARS = 4000
+MAX_MEDIA = 20
+MAX_CONTEXT_ENTRIES = 20
+MAX_CONTEXT_VALUE_CHARS = 1024
+MAX_MEDIA_BYTES = 10**13
+
+
+ContextKey = Annotated[str, Field(max_length=64)]
+ContextValue = Annotated[str, Field(max_length=MAX_CONTEXT_VALUE_CHARS)]
+
+
+def _free_text(value: Any, limit: int | None = None) -> Any:
+    """Free text: a lone surrogate becomes U+FFFD (it cannot be stored), names are cut to `limit`."""
+    if not isinstance(value, str):
+        return value
+    value = scrub(value)
+    return value[:limit] if limit else value
+
+
+def _storable_id(value: Any) -> Any:
+    """Ids are refused, not repaired, when they are not valid Unicode: two ids must never become one."""
+    if isinstance(value, str) and has_surrogate(value):
+        raise ValueError("must be valid Unicode (it holds a lone surrogate)")
+    return value
 
 
 class Headers(Mapping[str, str]):
@@ -125,21 +158,41 @@ class MediaRef(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    media_id: str | None = None
-    url: str | None = None
-    mime_type: str | None = None
+    media_id: str | None = Field(default=None, max_length=1024)
+    url: str | None = Field(default=None, max_length=4096)
+    mime_type: str | None = Field(default=None, max_length=255)
     file_name: str | None = None
-    size: int | None = None
+    size: int | None = Field(default=None, ge=0, le=MAX_MEDIA_BYTES)
     caption: str | None = None
+
+    @field_validator("media_id", "url", "mime_type", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return _storable_id(value)
+
+    @field_validator("file_name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        return _free_text(value, MAX_LABEL_CHARS)
+
+    @field_validator("caption", mode="before")
+    @classmethod
+    def _caption(cls, value: Any) -> Any:
+        return _free_text(value, MAX_POSTBACK_CHARS)
 
 
 class Location(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    lat: float
-    lon: float
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     label: str | None = None
     address: str | None = None
+
+    @field_validator("label", "address", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> Any:
+        return _free_text(value, MAX_LABEL_CHARS)
 
 
 class InboundEvent(BaseModel):
@@ -148,23 +201,47 @@ class InboundEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     channel: Channel
-    event_key: str = Field(min_length=1)
-    external_user_id: str = Field(min_length=1)
+    event_key: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    external_user_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     kind: Kind
-    raw_type: str
+    raw_type: str = Field(max_length=128)
     platform_ts: datetime
-    unionid: str | None = None
+    unionid: str | None = Field(default=None, max_length=MAX_ID_CHARS)
     profile_name: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    phone: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=320)
     text: str | None = None
-    media: list[MediaRef] = Field(default_factory=list)
+    media: list[MediaRef] = Field(default_factory=list, max_length=MAX_MEDIA)
     location: Location | None = None
-    postback: str | None = None
-    status: str | None = None
-    related_message_ids: list[str] = Field(default_factory=list)
+    postback: str | None = Field(default=None, max_length=MAX_POSTBACK_CHARS)
+    status: str | None = Field(default=None, max_length=64)
+    related_message_ids: list[Annotated[str, Field(max_length=MAX_ID_CHARS)]] = Field(
+        default_factory=list, max_length=1000)
     is_redelivery: bool = False
-    reply_context: dict[str, str] = Field(default_factory=dict)
+    reply_context: dict[ContextKey, ContextValue] = Field(default_factory=dict, max_length=MAX_CONTEXT_ENTRIES)
+
+    @field_validator("event_key", "external_user_id", "unionid", "phone", "email", "status", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return _storable_id(value)
+
+    @field_validator("related_message_ids", "reply_context", mode="before")
+    @classmethod
+    def _id_collections(cls, value: Any) -> Any:
+        for item in (value.items() if isinstance(value, dict) else value) if isinstance(value, dict | list) else ():
+            for part in item if isinstance(item, tuple) else (item,):
+                _storable_id(part)
+        return value
+
+    @field_validator("profile_name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        return _free_text(value, MAX_NAME_CHARS)
+
+    @field_validator("text", "postback", "raw_type", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return _free_text(value)
 
     @field_validator("platform_ts")
     @classmethod

@@ -5,9 +5,16 @@ query string; it is checked first. In safe mode (``encrypt_type=aes``) the body 
 ``<xml><Encrypt>…</Encrypt></xml>``, authenticated by ``msg_signature =
 sha1(sorted(token, timestamp, nonce, Encrypt))`` and encrypted with AES-256-CBC
 (key = b64decode(EncodingAESKey + "="), IV = key[:16], PKCS#7 with 32-byte blocks,
-plaintext = 16 random bytes + 4-byte big-endian length + xml + appid). XML is parsed
-with ElementTree only after DOCTYPE/ENTITY declarations are rejected. Note that in
-plaintext mode WeChat's signature does not cover the body: use safe mode in production.
+plaintext = 16 random bytes + 4-byte big-endian length + xml + appid).
+
+Hardening (issue 13): the signed ``timestamp`` must be within ``FRESHNESS_WINDOW`` (5 minutes)
+of now, so a captured signed URL stops working; once ``WECHAT_ENCODING_AES_KEY`` is configured
+only safe-mode requests pass (``encrypt_type=aes`` with a valid ``msg_signature``), because in
+plaintext mode WeChat's signature does not cover the body; ``replay_token`` names the signed
+``timestamp#nonce`` so the webhook service can refuse a nonce that comes back with other content
+(``chalicelib.webhooks.replay``). XML is parsed with defusedxml (no DTD, no entities, no external
+references) and only as UTF-8: a UTF-16 body, another declared encoding or a NUL byte is refused
+before the parser sees it.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ import os
 import re
 import struct
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from .base import (
     MAX_BODY_BYTES,
@@ -32,6 +41,7 @@ from .base import (
     constant_time_equal,
     from_unix,
     secret,
+    utcnow,
 )
 from .errors import ConfigurationError, MalformedPayload, SignatureError
 from .models import HttpCall, InboundEvent, MediaRef, OutboundMessage, WebhookRequest
@@ -43,7 +53,11 @@ if TYPE_CHECKING:
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 _BLOCK = 32
+FRESHNESS_WINDOW = timedelta(minutes=5)
 _FORBIDDEN_XML = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_XML_DECLARATION = re.compile(rb"<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([^\"']*)[\"']", re.IGNORECASE)
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 # --- signatures ---------------------------------------------------------------------------------
@@ -54,13 +68,21 @@ def sha1_signature(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
 
 
-def _check_query_signature(request: WebhookRequest, token: str) -> None:
+def _check_query_signature(request: WebhookRequest, token: str, now: datetime | None = None) -> None:
     q = request.query
     signature, timestamp, nonce = q.get("signature"), q.get("timestamp"), q.get("nonce")
     if not signature or not timestamp or nonce is None:
         raise SignatureError("missing signature/timestamp/nonce", status=401)
     if not constant_time_equal(sha1_signature(token, timestamp, nonce), signature.lower()):
         raise SignatureError("signature mismatch")
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        raise SignatureError("bad signature timestamp")
+    if abs(utcnow(now).timestamp() - int(timestamp)) > FRESHNESS_WINDOW.total_seconds():
+        raise SignatureError("signature timestamp outside the 5-minute window")
+
+
+def _safe_mode_configured(secrets: Secrets) -> bool:
+    return bool(secrets.get("WECHAT_ENCODING_AES_KEY"))
 
 
 # --- AES safe mode ------------------------------------------------------------------------------
@@ -144,14 +166,36 @@ def encrypted_envelope(
 # --- XML ----------------------------------------------------------------------------------------
 
 
+def _require_utf8(body: bytes) -> bytes:
+    """The body as UTF-8 bytes without BOM; refuses UTF-16 (with or without BOM) and other encodings.
+
+    Checked on the raw bytes before any parser runs: a UTF-16 body hides ``<!DOCTYPE`` from a
+    byte-level look, and an XML declaration may name any encoding the parser knows.
+    """
+    if body.startswith(_UTF16_BOMS) or b"\x00" in body:
+        raise MalformedPayload("XML must be UTF-8 (UTF-16 and NUL bytes are refused)")
+    body = body.removeprefix(_UTF8_BOM)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedPayload("XML must be UTF-8") from exc
+    declared = _XML_DECLARATION.match(body.lstrip())
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        raise MalformedPayload(f"XML must be UTF-8, not {declared.group(1).decode('ascii', 'replace')[:32]}")
+    return body
+
+
 def parse_xml(body: bytes) -> dict[str, str]:
     """Safely parse a flat WeChat ``<xml>`` document into ``{tag: text}``."""
     if len(body) > MAX_BODY_BYTES:
         raise MalformedPayload("body too large")
+    body = _require_utf8(body)
     if _FORBIDDEN_XML.search(body):
         raise MalformedPayload("DOCTYPE/ENTITY declarations are not allowed")
     try:
-        root = ET.fromstring(body)
+        root = defused_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise MalformedPayload("DOCTYPE/ENTITY declarations are not allowed") from exc
     except ET.ParseError as exc:
         raise MalformedPayload(f"invalid XML: {exc}") from exc
     if root.tag != "xml":
@@ -308,16 +352,23 @@ class WeChatAdapter:
     spec: ClassVar[ChannelSpec] = SPEC
 
     def verify(self, request: WebhookRequest, secrets: Secrets, *, now: datetime | None = None) -> None:
-        _check_query_signature(request, secret(secrets, "WECHAT_TOKEN"))
+        _check_query_signature(request, secret(secrets, "WECHAT_TOKEN"), now)
+        if _safe_mode_configured(secrets) and not _is_aes(request):
+            raise SignatureError("safe mode is configured: plaintext (encrypt_type=raw) messages are refused")
         if _is_aes(request):
             _plaintext_xml(request, secrets)  # msg_signature + decrypt + appid check
 
-    def handshake(self, request: WebhookRequest, secrets: Secrets) -> tuple[int, str]:
+    def replay_token(self, request: WebhookRequest) -> str | None:
+        """What must not repeat within the window: the signed ``timestamp#nonce`` of a verified request."""
+        q = request.query
+        return f"{q.get('timestamp', '')}#{q.get('nonce', '')}"
+
+    def handshake(self, request: WebhookRequest, secrets: Secrets, *, now: datetime | None = None) -> tuple[int, str]:
         echostr = request.query.get("echostr")
         if echostr is None:
             return 400, "missing echostr"
         try:
-            _check_query_signature(request, secret(secrets, "WECHAT_TOKEN"))
+            _check_query_signature(request, secret(secrets, "WECHAT_TOKEN"), now)
         except SignatureError:
             return 403, "forbidden"
         return 200, echostr

@@ -6,6 +6,11 @@ matches. A payload (``object: whatsapp_business_account``) carries ``entry[].cha
 whose ``value`` holds ``messages`` (keyed by ``wamid``) and ``statuses`` (sent /
 delivered / read / failed, keyed by status id + status). Sends go to
 ``POST {WHATSAPP_API_BASE}/{phone_number_id}/messages`` with a bearer token.
+
+Senders: ``from`` (the ``wa_id`` phone number) names the customer, as it always did; a user who
+chose a WhatsApp username has no phone number in the payload, only the business-scoped user id
+(``from_user_id`` on the message, ``user_id`` on the contact, e.g. ``US.1349…``), which then names
+them (issue 13: checked against pywa's reading of both payload shapes).
 """
 
 from __future__ import annotations
@@ -41,7 +46,11 @@ _STATUS_KIND = {"sent": "delivery", "delivered": "delivery", "read": "read", "fa
 
 
 def _message_event(msg: dict[str, Any], value: dict[str, Any], names: dict[str, str]) -> InboundEvent:
-    wa_id = need(msg, "from", where="message")
+    wa_id = msg.get("from") or msg.get("from_user_id")
+    if not isinstance(wa_id, str | int) or isinstance(wa_id, bool) or not str(wa_id):
+        raise MalformedPayload("message: missing from (or from_user_id)")
+    wa_id = str(wa_id)
+    has_phone = bool(msg.get("from"))
     msg_type = need(msg, "type", where="message")
     metadata = value.get("metadata") or {}
     reply_context = {"phone_number_id": str(metadata.get("phone_number_id", ""))}
@@ -51,7 +60,7 @@ def _message_event(msg: dict[str, Any], value: dict[str, Any], names: dict[str, 
         "channel": "whatsapp",
         "event_key": need(msg, "id", where="message"),
         "external_user_id": wa_id,
-        "phone": wa_id,
+        "phone": wa_id if has_phone else None,
         "profile_name": names.get(wa_id),
         "platform_ts": from_unix(need(msg, "timestamp", where="message")),
         "raw_type": msg_type,
@@ -190,9 +199,9 @@ class WhatsAppAdapter:
                     continue  # account-level notifications (templates, quality) are not conversations
                 value = as_dict(change.get("value"), "value")
                 names = {
-                    str(c.get("wa_id")): (c.get("profile") or {}).get("name")
-                    for c in as_list(value.get("contacts"), "contacts")
-                    if isinstance(c, dict)
+                    str(c.get(field)): (c.get("profile") or {}).get("name")
+                    for c in as_list(value.get("contacts"), "contacts") if isinstance(c, dict)
+                    for field in ("wa_id", "user_id") if c.get(field)
                 }
                 for msg in as_list(value.get("messages"), "messages"):
                     events.append(_message_event(as_dict(msg, "message"), value, names))

@@ -20,6 +20,7 @@ from chalicelib.core.channels import SOCKET_CHANNELS
 from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
 from chalicelib.errors import DomainError
 from chalicelib.realtime import frames
+from chalicelib.store import keys
 from chalicelib.store.connection_store import Connection, ConnectionStore
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ class ChatHandler:
             self._reply(endpoint, connection.connection_id, frames.ack_for(frame.client_msg_id, result))
 
         result = self._service.post_from_customer(
-            connection.owner_id, draft, DedupKey(f"client#{connection.owner_id}", frame.client_msg_id),
+            connection.owner_id, draft, DedupKey(keys.dedup_scope("client", connection.owner_id), frame.client_msg_id),
             conversation_hint=connection.conversation_id, exclude_connection=connection.connection_id,
             acknowledge=acknowledge,
         )

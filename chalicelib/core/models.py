@@ -99,4 +99,4 @@ class DedupKey:
     """Identity of an inbound message as its sender knows it (client_msg_id, platform message id)."""
 
     scope: str
-    key: str
+    key: str | tuple[str, ...]  # a tuple joins several ids, each escaped (store.keys.dedup_pk)

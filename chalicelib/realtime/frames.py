@@ -9,10 +9,11 @@ Parsing never raises anything but `FrameError`, whose `code` is what the client 
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from chalicelib.safeinput import UnsafeJson, has_surrogate, loads_json, scrub, scrub_value
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from chalicelib.core.models import AppendResult
 
 MAX_TEXT_CHARS = 4000
+# Free text in which a lone surrogate (half an emoji) becomes U+FFFD; anywhere else it refuses the frame.
+FREE_TEXT_FIELDS = frozenset({"text", "note", "reason"})
 
 ClientMsgId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
@@ -76,12 +79,19 @@ CLIENT_FRAMES: dict[str, type[Frame]] = {"sendMessage": SendMessage, "history": 
 def parse_frame(body: str | bytes | None, models: Mapping[str, type[Frame]] = CLIENT_FRAMES) -> Frame:
     """The frame `body` holds, validated by the model its `action` names in `models`."""
     try:
-        data = json.loads(body or "")
-    except (ValueError, TypeError) as exc:
+        data = loads_json(body or "")
+    except UnsafeJson as exc:  # also too deep (RecursionError) or too long a number: an error frame, not silence
+        reason = str(exc).removeprefix("invalid JSON: ")
+        raise FrameError("invalid_json", f"frame is not valid JSON ({reason})"[:200]) from exc
+    except TypeError as exc:
         raise FrameError("invalid_json", "frame is not valid JSON") from exc
     if not isinstance(data, dict):
         raise FrameError("invalid_json", "frame must be a JSON object")
+    data = {k: scrub(v) if k in FREE_TEXT_FIELDS and isinstance(v, str) else v for k, v in data.items()}
     client_msg_id = data.get("client_msg_id") if isinstance(data.get("client_msg_id"), str) else None
+    if scrub_value(data) != data:  # an id or name that is not valid Unicode cannot be stored or sent
+        raise FrameError("invalid_frame", "frame contains text that is not valid Unicode",
+                         None if client_msg_id is None or has_surrogate(client_msg_id) else client_msg_id)
     action = data.get("action")
     if not isinstance(action, str) or not action:
         raise FrameError("missing_field", "field 'action' is required", client_msg_id, details=["action"])

@@ -104,7 +104,7 @@ class RoutingService:
         if not self.store.mark_offline(request.conversation_id, request.idempotency_key):
             return "already_routed"
         self._system_message(request.conversation_id, config.offline_message, {"routing": "offline"},
-                             dedup=f"offline#{request.idempotency_key}")
+                             dedup=("offline", request.idempotency_key))
         self._publish(EscalatedOutOfHours(conversation_id=request.conversation_id, customer_id=request.customer_id,
                                           reason=request.reason, urgent=bool(request.priority),
                                           skills=tuple(request.skills), idempotency_key=request.idempotency_key))
@@ -183,7 +183,7 @@ class RoutingService:
             self._system_message(entry.conversation_id,
                                  f"All our agents are busy. You are number {position} in the queue; "
                                  f"the estimated wait is about {minutes} minute{'s' if minutes > 1 else ''}.",
-                                 {"queue": info}, dedup=f"queued#{entry.sk}")
+                                 {"queue": info}, dedup=("queued", entry.sk))
         self._notifier.to_conversation(entry.conversation_id,
                                        frames.typed("queue", conversation_id=entry.conversation_id, **info))
 
@@ -221,7 +221,7 @@ class RoutingService:
         name = agent.name if agent else agent_id
         self._system_message(conversation_id, f"{name} has joined the conversation.",
                              {"routing": "assigned", "agent": {"id": agent_id, "name": name}},
-                             dedup=f"joined#{conversation_id}#{agent_id}#{state.queued_ms}")
+                             dedup=("joined", conversation_id, agent_id, str(state.queued_ms)))
         logger.info("offer accepted", extra={"agent_id": agent_id, "wait_ms": now - (state.queued_ms or now)})
         self._publish(AgentAssigned(conversation_id=conversation_id, customer_id=state.customer_id,
                                     channel=state.channel, ts_ms=now, agent_id=agent_id,
@@ -271,7 +271,7 @@ class RoutingService:
     def push_agent(self, agent_id: str, frame: dict[str, Any]) -> None:
         self._notifier.to_owner("agent", agent_id, frame)
 
-    def _system_message(self, conversation_id: str, text: str, meta: dict[str, Any], dedup: str) -> None:
+    def _system_message(self, conversation_id: str, text: str, meta: dict[str, Any], dedup: tuple[str, ...]) -> None:
         conversation = self._conversations.get_conversation(conversation_id)
         channel = conversation.channel if conversation else "app"
         draft = MessageDraft(sender=SYSTEM, channel=channel, kind="text", text=text, meta=meta)

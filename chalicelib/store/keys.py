@@ -2,16 +2,31 @@
 
 Each function names the access pattern it serves. `docs/data-model.md` lists them all with their
 key conditions; no request path uses Scan.
+
+Ids are escaped before they are joined (`_id`): `%` becomes `%25` and the separator `#` becomes
+`%23`, so customer `X` sending `k#m1` and customer `X#k` sending `m1` get different keys (issue 13,
+class 6). An id with neither character keeps exactly the key it had before escaping existed.
 """
 
 from __future__ import annotations
 
 SEQ_WIDTH = 10
+SEPARATOR = "#"
+
+
+def escape(value: str) -> str:
+    """One id made safe to join with `#`: `%` -> `%25`, `#` -> `%23` (ids without them are unchanged)."""
+    if "%" not in value and SEPARATOR not in value:
+        return value
+    return value.replace("%", "%25").replace(SEPARATOR, "%23")
+
+
+_id = escape
 
 
 def customer_pk(customer_id: str) -> str:
     """Customer profile, open-conversation pointer: GetItem pk=CUST#id."""
-    return f"CUST#{customer_id}"
+    return f"CUST#{_id(customer_id)}"
 
 
 PROFILE_SK = "PROFILE"
@@ -23,7 +38,7 @@ DEDUP_SK = "DEDUP"
 
 def conversation_pk(conversation_id: str) -> str:
     """Conversation metadata (sk=META) and its messages (sk=MSG#seq) share one partition."""
-    return f"CONV#{conversation_id}"
+    return f"CONV#{_id(conversation_id)}"
 
 
 def message_sk(seq: int) -> str:
@@ -40,7 +55,7 @@ def seq_from_message_sk(sk: str) -> int:
 
 def customer_conversations_gsi1(customer_id: str, created_ms: int, conversation_id: str) -> tuple[str, str]:
     """A customer's conversations in time order: Query gsi1 gsi1pk=CUST#id, begins_with(gsi1sk, CONV#)."""
-    return customer_pk(customer_id), f"CONV#{created_ms:013d}#{conversation_id}"
+    return customer_pk(customer_id), f"CONV#{created_ms:013d}#{_id(conversation_id)}"
 
 
 CONVERSATION_GSI1_PREFIX = "CONV#"
@@ -48,17 +63,17 @@ CONVERSATION_GSI1_PREFIX = "CONV#"
 
 def connection_pk(connection_id: str) -> str:
     """A connection by id: GetItem pk=CONN#id, sk=CONN."""
-    return f"CONN#{connection_id}"
+    return f"CONN#{_id(connection_id)}"
 
 
 def owner_pk(owner_type: str, owner_id: str) -> str:
     """Partition of everything one customer or agent owns on gsi1."""
-    return customer_pk(owner_id) if owner_type == "customer" else f"AGENT#{owner_id}"
+    return customer_pk(owner_id) if owner_type == "customer" else f"AGENT#{_id(owner_id)}"
 
 
 def owner_connections_gsi1(owner_type: str, owner_id: str, connection_id: str) -> tuple[str, str]:
     """Connections of a customer or an agent: Query gsi1 gsi1pk=CUST#id|AGENT#id, begins_with(gsi1sk, CONN#)."""
-    return owner_pk(owner_type, owner_id), f"CONN#{connection_id}"
+    return owner_pk(owner_type, owner_id), f"CONN#{_id(connection_id)}"
 
 
 CONNECTION_GSI_PREFIX = "CONN#"
@@ -66,16 +81,24 @@ CONNECTION_GSI_PREFIX = "CONN#"
 
 def conversation_connections_gsi2(conversation_id: str, connection_id: str) -> tuple[str, str]:
     """Connections attached to a conversation (fan-out): Query gsi2 gsi2pk=CONV#id."""
-    return conversation_pk(conversation_id), f"CONN#{connection_id}"
+    return conversation_pk(conversation_id), f"CONN#{_id(connection_id)}"
 
 
-def dedup_pk(scope: str, key: str) -> str:
+def dedup_scope(kind: str, owner_id: str) -> str:
+    """The dedup scope of one sender's own message ids: `client#<customer id>`, `agent#<agent id>`."""
+    return f"{_id(kind)}#{_id(owner_id)}"
+
+
+def dedup_pk(scope: str, key: str | tuple[str, ...]) -> str:
     """Idempotency record of one inbound message: GetItem pk=DEDUP#scope#key, sk=DEDUP.
 
-    `scope` is `client#<customer id>` for WebSocket `client_msg_id`s and the channel name for
-    platform message ids, so ids never collide across senders or platforms.
+    `scope` is `dedup_scope("client", customer_id)` for WebSocket `client_msg_id`s, the channel
+    name for platform message ids, or a producer's name (`bot`, `routing`, `csat`), so ids never
+    collide across senders or platforms. `key` is one id, or a tuple of ids joined with `#`; each
+    is escaped here, so a `#` inside a sender's id cannot reach into another sender's keys.
     """
-    return f"DEDUP#{scope}#{key}"
+    parts = (key,) if isinstance(key, str) else key
+    return f"DEDUP#{scope}#" + SEPARATOR.join(_id(part) for part in parts)
 
 
 # -- human agents: routing, workspace, tickets, CSAT (routing domain) -----------------------------
@@ -98,22 +121,22 @@ SLA_WATCH_GSI2_PK = "SLA#WATCH"
 
 def agent_pk(agent_id: str) -> str:
     """Agent profile (sk=PROFILE) and the agent's offers/assignments (sk=WORK#conv): GetItem / Query pk=AGENT#id."""
-    return f"AGENT#{agent_id}"
+    return f"AGENT#{_id(agent_id)}"
 
 
 def agent_list_gsi1(agent_id: str) -> tuple[str, str]:
     """All agents (admin, supervisor load view): Query gsi1 gsi1pk=AGENTS."""
-    return AGENTS_GSI1_PK, f"AGENT#{agent_id}"
+    return AGENTS_GSI1_PK, f"AGENT#{_id(agent_id)}"
 
 
 def online_agent_gsi2(agent_id: str) -> tuple[str, str]:
     """Online agents (routing candidates), a sparse index: Query gsi2 gsi2pk=AGENTS#ONLINE."""
-    return ONLINE_AGENTS_GSI2_PK, f"AGENT#{agent_id}"
+    return ONLINE_AGENTS_GSI2_PK, f"AGENT#{_id(agent_id)}"
 
 
 def work_sk(conversation_id: str) -> str:
     """One offer or assignment of an agent: Query pk=AGENT#id AND begins_with(sk, WORK#)."""
-    return f"{WORK_SK_PREFIX}{conversation_id}"
+    return f"{WORK_SK_PREFIX}{_id(conversation_id)}"
 
 
 def queue_sk(priority: int, queued_ms: int, conversation_id: str) -> str:
@@ -121,47 +144,52 @@ def queue_sk(priority: int, queued_ms: int, conversation_id: str) -> str:
 
     `priority` is 0..9 (9 = most urgent); the sort key stores 9 - priority so ascending order serves it first.
     """
-    return f"P{9 - max(0, min(9, priority))}#{queued_ms:013d}#{conversation_id}"
+    return f"P{9 - max(0, min(9, priority))}#{queued_ms:013d}#{_id(conversation_id)}"
 
 
 def team_pk(team_id: str) -> str:
     """A team and its business hours: GetItem pk=TEAM#id, sk=PROFILE; all teams: Query gsi1 gsi1pk=TEAMS."""
-    return f"TEAM#{team_id}"
+    return f"TEAM#{_id(team_id)}"
 
 
 def canned_sk(canned_id: str) -> str:
     """Canned responses: Query pk=CONFIG AND begins_with(sk, CANNED#)."""
-    return f"CANNED#{canned_id}"
+    return f"CANNED#{_id(canned_id)}"
 
 
 def sla_policy_sk(priority: str) -> str:
     """SLA policy per ticket priority: GetItem pk=CONFIG, sk=SLA#priority."""
-    return f"SLA#{priority}"
+    return f"SLA#{_id(priority)}"
 
 
 def idle_bucket_gsi2(bucket: int, last_activity_ms: int, conversation_id: str) -> tuple[str, str]:
     """Open conversations by last-activity bucket (auto-close): Query gsi2 gsi2pk=IDLE#bucket."""
-    return f"IDLE#{bucket}", f"{last_activity_ms:013d}#{conversation_id}"
+    return f"IDLE#{bucket}", f"{last_activity_ms:013d}#{_id(conversation_id)}"
 
 
 def ticket_pk(ticket_id: str) -> str:
     """A ticket (sk=META) and its audit trail (sk=AUDIT#ms#id): GetItem / Query pk=TICKET#id."""
-    return f"TICKET#{ticket_id}"
+    return f"TICKET#{_id(ticket_id)}"
+
+
+def tickets_by_status_pk(status: str) -> str:
+    """Tickets in one status, oldest first: Query gsi1 gsi1pk=TICKETS#status."""
+    return f"TICKETS#{_id(status)}"
 
 
 def tickets_by_status_gsi1(status: str, created_ms: int, ticket_id: str) -> tuple[str, str]:
     """Tickets in one status, oldest first: Query gsi1 gsi1pk=TICKETS#status."""
-    return f"TICKETS#{status}", f"{created_ms:013d}#{ticket_id}"
+    return tickets_by_status_pk(status), f"{created_ms:013d}#{_id(ticket_id)}"
 
 
 def sla_watch_gsi2(due_ms: int, ticket_id: str) -> tuple[str, str]:
     """Tickets with an SLA deadline or reminder due: Query gsi2 gsi2pk=SLA#WATCH AND gsi2sk <= now."""
-    return SLA_WATCH_GSI2_PK, f"{due_ms:013d}#{ticket_id}"
+    return SLA_WATCH_GSI2_PK, f"{due_ms:013d}#{_id(ticket_id)}"
 
 
 def agent_ratings_gsi1(agent_id: str, rated_ms: int, conversation_id: str) -> tuple[str, str]:
     """An agent's CSAT ratings, newest first: Query gsi1 gsi1pk=AGENT#id AND begins_with(gsi1sk, CSAT#)."""
-    return f"AGENT#{agent_id}", f"CSAT#{rated_ms:013d}#{conversation_id}"
+    return f"AGENT#{_id(agent_id)}", f"CSAT#{rated_ms:013d}#{_id(conversation_id)}"
 
 
 # -- bot: knowledge base, trained models, per-conversation bot state -----------------------------
@@ -178,12 +206,12 @@ def kb_pk(kb_id: str = "default") -> str:
     The whole KB is read with one Query pk=KB#id (begins_with(sk, INTENT#) for the entries);
     an entry is GetItem pk=KB#id, sk=INTENT#name; the live model is GetItem sk=MODEL#CURRENT.
     """
-    return f"KB#{kb_id}"
+    return f"KB#{_id(kb_id)}"
 
 
 def kb_intent_sk(intent: str) -> str:
     """One KB entry (intent / FAQ): GetItem pk=KB#id, sk=INTENT#name."""
-    return f"{KB_INTENT_SK_PREFIX}{intent}"
+    return f"{KB_INTENT_SK_PREFIX}{_id(intent)}"
 
 
 def bot_state_key(conversation_id: str) -> tuple[str, str]:
@@ -203,32 +231,32 @@ OUTBOUND_PART_SK_PREFIX = "PART#"
 
 def identity_pk(channel: str, external_id: str) -> str:
     """A channel identity -> its customer: GetItem pk=IDENTITY#<channel>#<external id>, sk=IDENTITY."""
-    return f"IDENTITY#{channel}#{external_id}"
+    return f"IDENTITY#{_id(channel)}#{_id(external_id)}"
 
 
 def customer_identities_gsi1(customer_id: str, channel: str, external_id: str) -> tuple[str, str]:
     """A customer's channel identities: Query gsi1 gsi1pk=CUST#id, begins_with(gsi1sk, IDENT#)."""
-    return customer_pk(customer_id), f"IDENT#{channel}#{external_id}"
+    return customer_pk(customer_id), f"IDENT#{_id(channel)}#{_id(external_id)}"
 
 
 def merge_pk(audit_id: str) -> str:
     """A merge audit record by id: GetItem pk=MERGE#<audit id>, sk=MERGE."""
-    return f"MERGE#{audit_id}"
+    return f"MERGE#{_id(audit_id)}"
 
 
 def customer_merges_gsi1(target_customer_id: str, created_ms: int, audit_id: str) -> tuple[str, str]:
     """Merges into a customer, oldest first: Query gsi1 gsi1pk=CUST#id, begins_with(gsi1sk, MERGE#)."""
-    return customer_pk(target_customer_id), f"MERGE#{created_ms:013d}#{audit_id}"
+    return customer_pk(target_customer_id), f"MERGE#{created_ms:013d}#{_id(audit_id)}"
 
 
 def platform_message_pk(channel: str, platform_message_id: str) -> str:
     """Our message behind a platform's message id (delivery/read receipts): GetItem pk=PLATFORMMSG#ch#id."""
-    return f"PLATFORMMSG#{channel}#{platform_message_id}"
+    return f"PLATFORMMSG#{_id(channel)}#{_id(platform_message_id)}"
 
 
 def outbound_part_pk(message_id: str) -> str:
     """Send markers of one outbound message, one item per part: GetItem pk=OUTBOX#<message id>, sk=PART#n."""
-    return f"OUTBOX#{message_id}"
+    return f"OUTBOX#{_id(message_id)}"
 
 
 def outbound_part_sk(part: int) -> str:
@@ -242,4 +270,38 @@ LIVE_STATS_SK = "LIVE"
 
 def live_stats_pk(day: str) -> str:
     """Atomic per-day counters of the live dashboard: UpdateItem ADD / GetItem pk=STATS#yyyy-mm-dd, sk=LIVE."""
-    return f"STATS#{day}"
+    return f"STATS#{_id(day)}"
+
+
+# -- webhook replay protection (issue 13) ----------------------------------------------------------
+
+NONCE_SK = "NONCE"
+
+
+def webhook_nonce_pk(channel: str, token: str) -> str:
+    """A signed request's replay token (WeChat `timestamp#nonce`), kept for its window: PutItem if absent."""
+    return f"NONCE#{_id(channel)}#{_id(token)}"
+
+
+# -- customer access audit (issue 13) --------------------------------------------------------------
+
+READER_ACCESS_GSI1_PREFIX = "ACCESS#"
+
+
+def customer_access_pk(customer_id: str) -> str:
+    """Reads of one customer, newest first: Query pk=ACCESS#CUST#id (descending)."""
+    return f"ACCESS#CUST#{_id(customer_id)}"
+
+
+def identity_access_pk(channel: str, external_id: str) -> str:
+    """Look-ups of a channel identity that matched no customer: Query pk=ACCESS#IDENTITY#channel#id."""
+    return f"ACCESS#IDENTITY#{_id(channel)}#{_id(external_id)}"
+
+
+def access_sk(at_ms: int, audit_id: str) -> str:
+    return f"{at_ms:013d}#{_id(audit_id)}"
+
+
+def reader_access_gsi1(actor_id: str, at_ms: int, audit_id: str) -> tuple[str, str]:
+    """Reads by one agent, newest first: Query gsi1 gsi1pk=AGENT#id AND begins_with(gsi1sk, ACCESS#)."""
+    return agent_pk(actor_id), f"{READER_ACCESS_GSI1_PREFIX}{at_ms:013d}#{_id(audit_id)}"

@@ -64,7 +64,7 @@ class TicketStore:
     def by_status(self, status: str, limit: int = 100) -> list[Ticket]:
         page = self._table.query(IndexName=schema.GSI1, Limit=limit,
                               KeyConditionExpression="gsi1pk = :pk",
-                              ExpressionAttributeValues={":pk": encode_value(f"TICKETS#{status}")})
+                              ExpressionAttributeValues={":pk": encode_value(keys.tickets_by_status_pk(status))})
         return [Ticket.model_validate(decode(i)) for i in page.get("Items", [])]
 
     def due(self, now_ms: int, limit: int = 200) -> list[Ticket]:

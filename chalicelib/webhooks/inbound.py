@@ -26,11 +26,13 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+from pydantic import ValidationError
 
 from chalicelib import ids
 from chalicelib.channels.errors import ConfigurationError, MalformedPayload, SignatureError
 from chalicelib.channels.registry import SUPPORTED_CHANNELS, UnknownChannel, adapter_for, spec_for
 from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
+from chalicelib.webhooks.limits import PlannedEvent, plan
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from chalicelib.secrets import Secrets
     from chalicelib.store.delivery_store import DeliveryStore
     from chalicelib.store.identity_store import IdentityStore
+    from chalicelib.webhooks.limits import OriginalTexts
+    from chalicelib.webhooks.replay import ReplayGuard
 
 logger = Logger(child=True)
 
@@ -79,12 +83,15 @@ class ChannelSecrets:
 
 class WebhookService:
     def __init__(self, secrets: ChannelSecrets, identities: IdentityStore, deliveries: DeliveryStore,
-                 conversations: ConversationService, metrics: Metrics) -> None:
+                 conversations: ConversationService, metrics: Metrics, originals: OriginalTexts,
+                 replay: ReplayGuard) -> None:
         self._secrets = secrets
         self._identities = identities
         self._deliveries = deliveries
         self._conversations = conversations
         self._metrics = metrics
+        self._originals = originals  # issue 13: full texts of capped messages
+        self._replay = replay  # issue 13: a signed nonce is not used twice for other content
 
     # -- the routes --------------------------------------------------------------------------
 
@@ -110,22 +117,26 @@ class WebhookService:
         secrets = self._secrets.for_channel(channel)
         try:
             adapter.verify(request, secrets)
-            events = adapter.parse(request, secrets)
+            planned = [self._plan(event) for event in adapter.parse(request, secrets)]
+            self._replay.check(channel, adapter, request)  # the first write, once the body is accepted
         except SignatureError as exc:
             self._metrics.add_metric(name="WebhookRejected", unit="Count", value=1)
             logger.warning("webhook signature rejected", extra={"channel": channel, "reason": exc.reason,
                                                                 "status": exc.status})
             return _error(exc.status, exc.code, exc.reason)
-        except MalformedPayload as exc:
+        except (MalformedPayload, ValidationError) as exc:  # issue 13: every refusal before the first write
+            reason = exc.reason if isinstance(exc, MalformedPayload) else _validation_reason(exc)
             self._metrics.add_metric(name="WebhookMalformed", unit="Count", value=1)
-            logger.warning("webhook body malformed", extra={"channel": channel, "reason": exc.reason})
-            return _error(400, exc.code, exc.reason)
+            logger.warning("webhook body malformed", extra={"channel": channel, "reason": reason})
+            return _error(400, MalformedPayload.code, reason)
         except ConfigurationError as exc:
             logger.error("webhook not configured", extra={"channel": channel, "reason": exc.reason})
             return _error(503, "not_configured", f"{channel} is not configured")
         stored = duplicates = 0
-        for event in events:
-            result = self.record(event)
+        events = [p.event for p in planned]
+        for item in planned:
+            self._originals.keep(item)
+            result = self.record(item.event, original_text=item.original_meta)
             if result is not None:
                 duplicates += result.duplicate
                 stored += not result.duplicate
@@ -138,7 +149,10 @@ class WebhookService:
 
     # -- one event ---------------------------------------------------------------------------
 
-    def record(self, event: InboundEvent) -> AppendResult | None:
+    def _plan(self, event: InboundEvent) -> PlannedEvent:
+        return plan(event)
+
+    def record(self, event: InboundEvent, original_text: dict[str, Any] | None = None) -> AppendResult | None:
         """Store one inbound event; None when it only updated state (receipts, echoes, a late unfollow)."""
         if event.kind in ("read", "delivery"):
             self._receipt(event)
@@ -164,7 +178,7 @@ class WebhookService:
             conversation_id = self._conversations.ensure_open(customer_id, event.channel)
         if event.kind != "unfollow":
             self._route(conversation_id, event)
-        result = self._conversations.post_from_customer(customer_id, _draft(event, customer_id), dedup,
+        result = self._conversations.post_from_customer(customer_id, _draft(event, customer_id, original_text), dedup,
                                                         conversation_hint=conversation_id)
         if result.message.conversation_id != conversation_id and event.kind != "unfollow":
             self._route(result.message.conversation_id, event)  # it was closed meanwhile: a new one opened
@@ -187,7 +201,7 @@ class WebhookService:
         logger.info("delivery receipt", extra={"channel": event.channel, "status": status, "applied": applied})
 
 
-def _draft(event: InboundEvent, customer_id: str) -> MessageDraft:
+def _draft(event: InboundEvent, customer_id: str, original_text: dict[str, Any] | None = None) -> MessageDraft:
     attachments: list[dict[str, Any]] = [
         {"type": event.kind if event.kind in ("image", "file", "audio", "video") else "file",
          **media.model_dump(exclude_none=True)}
@@ -205,6 +219,7 @@ def _draft(event: InboundEvent, customer_id: str) -> MessageDraft:
         "raw_type": event.raw_type, "platform_ts": event.platform_ts.astimezone(UTC).isoformat(),
         "postback": event.postback, "reply_context": dict(event.reply_context) or None,
         "profile_name": event.profile_name, "is_redelivery": event.is_redelivery or None,
+        "original_text": original_text,
     }
     return MessageDraft(
         sender=Sender(type="customer", id=customer_id, name=event.profile_name),
@@ -215,6 +230,11 @@ def _draft(event: InboundEvent, customer_id: str) -> MessageDraft:
         visibility="internal" if event.kind in ("follow", "unfollow") else "public",
         meta={k: v for k, v in meta.items() if v is not None},
     )
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    return f"invalid event: {'.'.join(str(p) for p in first['loc'])} {first['msg']}"[:300]
 
 
 def _error(status: int, code: str, message: str) -> WebhookResponse:

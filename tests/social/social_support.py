@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from channels.support import SECRETS as CHANNEL_SECRETS
 
-from local.webhook import signed, text_body
+from local.webhook import signed_request, text_body
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,8 +44,8 @@ class Social:
 
     def send_text(self, channel: str, text: str, *, user: str | None = None, event_id: str | None = None,
                   now: float | None = None, repeat: int = 1) -> list[Any]:
-        body = text_body(channel, text, user=user, event_id=event_id, now=now)
-        headers, query = signed(channel, body, SECRETS)
+        body, headers, query = signed_request(channel, text_body(channel, text, user=user, event_id=event_id, now=now),
+                                              SECRETS)
         return [self.post(channel, body, headers, query) for _ in range(repeat)]
 
     # -- the conversation --------------------------------------------------------------------

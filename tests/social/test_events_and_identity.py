@@ -7,7 +7,7 @@ import time
 
 from support import Lambda, agent_token, customer_token, load_event  # noqa: F401 - tests/support.py
 
-from local.webhook import signed
+from local.webhook import signed_request
 
 from .social_support import ROOT, SECRETS, user_of
 
@@ -17,7 +17,7 @@ def _wechat_sample(social, name: str, user: str, offset: int = 0) -> None:
     body = (ROOT / "events" / "webhooks" / "wechat" / name).read_bytes()
     body = body.replace(b"oFAKEopenid000000000000001", user.encode())
     body = body.replace(b"<CreateTime>1700000000", f"<CreateTime>{int(time.time()) + offset}".encode())
-    headers, query = signed("wechat", body, SECRETS)
+    body, headers, query = signed_request("wechat", body, SECRETS)
     assert social.post("wechat", body, headers, query).status_code == 200
 
 
@@ -82,15 +82,16 @@ def test_merge_gives_one_timeline_and_the_conversation_continues_on_wechat(socia
     assert audit["audit_id"].startswith("mrg_") and audit["source_customer_id"] == wechat_customer
     assert audit["actor_id"] == "sup-1" and audit["identities"] == [{"channel": "wechat", "external_id": openid}]
 
-    timeline = client.get("/customers/alice/timeline", headers=_auth("agent")).json_body
+    # (reads by a supervisor: an agent reads only customers offered or assigned to them, tests/agents)
+    timeline = client.get("/customers/alice/timeline", headers=_auth()).json_body
     assert [(m["channel"], m["text"]) for m in timeline["messages"]] == [
         ("wechat", "我的订单在哪里？"), ("app", "Where is my order?")]
-    looked_up = client.get(f"/customers/lookup?channel=wechat&external_id={openid}", headers=_auth("agent"))
+    looked_up = client.get(f"/customers/lookup?channel=wechat&external_id={openid}", headers=_auth())
     assert looked_up.status_code == 200 and looked_up.json_body["customer_id"] == "alice"
-    profile = client.get("/customers/alice", headers=_auth("agent")).json_body
+    profile = client.get("/customers/alice", headers=_auth()).json_body
     assert [i["channel"] for i in profile["identities"]] == ["wechat"]
     assert profile["merges"][0]["audit_id"] == audit["audit_id"]
-    assert client.get(f"/customers/{wechat_customer}", headers=_auth("agent")).json_body["merged_into"] == "alice"
+    assert client.get(f"/customers/{wechat_customer}", headers=_auth()).json_body["merged_into"] == "alice"
 
     # The next WeChat message continues Alice's open conversation, and the answer goes to WeChat.
     social.send_text("wechat", "还在吗？", user=openid)
