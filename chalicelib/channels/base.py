@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
-from chalicelib.safeinput import UnsafeJson, loads_json
+from chalicelib.safeinput import Json, UnsafeJson, loads_json
 
 from .errors import ConfigurationError, MalformedPayload, SignatureError
 from .models import HttpCall, InboundEvent, OutboundMessage, WebhookRequest
@@ -100,7 +100,7 @@ def meta_handshake(request: WebhookRequest, verify_token: str) -> tuple[int, str
     return 200, challenge
 
 
-def load_json(body: bytes) -> Any:
+def load_json(body: bytes) -> Json:
     if len(body) > MAX_BODY_BYTES:
         raise MalformedPayload("body too large")
     try:
@@ -111,16 +111,16 @@ def load_json(body: bytes) -> Any:
         raise MalformedPayload(str(exc) if str(exc).startswith("invalid JSON") else f"invalid JSON: {exc}") from exc
 
 
-def from_unix(seconds: Any) -> datetime:
+def from_unix(seconds: object) -> datetime:
     try:
-        return datetime.fromtimestamp(float(seconds), UTC)
+        return datetime.fromtimestamp(float(seconds), UTC)  # type: ignore[arg-type]  # refused below
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise MalformedPayload(f"bad timestamp {seconds!r}") from exc
 
 
-def from_unix_ms(ms: Any) -> datetime:
+def from_unix_ms(ms: object) -> datetime:
     try:
-        return datetime.fromtimestamp(float(ms) / 1000.0, UTC)
+        return datetime.fromtimestamp(float(ms) / 1000.0, UTC)  # type: ignore[arg-type]  # refused below
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise MalformedPayload(f"bad timestamp {ms!r}") from exc
 
@@ -131,7 +131,7 @@ def utcnow(now: datetime | None) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
-def need(obj: Any, key: str, typ: type | tuple[type, ...] = str, where: str = "payload") -> Any:
+def need(obj: Json, key: str, typ: type | tuple[type, ...] = str, where: str = "payload") -> Json:
     """Fetch a required, typed field or raise ``MalformedPayload``."""
     if not isinstance(obj, dict) or key not in obj or obj[key] is None:
         raise MalformedPayload(f"{where}: missing {key}")
@@ -143,13 +143,18 @@ def need(obj: Any, key: str, typ: type | tuple[type, ...] = str, where: str = "p
     return value
 
 
-def as_dict(obj: Any, where: str) -> dict[str, Any]:
+def mapping(value: object) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (an optional part of a payload)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_dict(obj: object, where: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise MalformedPayload(f"{where}: expected an object")
     return obj
 
 
-def as_list(obj: Any, where: str) -> list[Any]:
+def as_list(obj: object, where: str) -> list[Json]:
     if obj is None:
         return []
     if not isinstance(obj, list):

@@ -75,7 +75,7 @@ class SendError(ChannelError):
     def __init__(
         self,
         status: int,
-        platform_error: Any,
+        platform_error: object,
         retryable: bool,
         *,
         token_expired: bool = False,

@@ -57,7 +57,7 @@ def signed_headers(secret_value: str, body: bytes, now: datetime | None = None) 
     }
 
 
-def _timestamp(value: Any, where: str) -> datetime:
+def _timestamp(value: object, where: str) -> datetime:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return from_unix(value)
     if isinstance(value, str):

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from email.message import Message
 
+    from chalicelib.safeinput import Json
+
     from .base import Secrets
 
 WECHAT_RETRYABLE = frozenset({-1, 45009, 45011})
@@ -43,14 +45,14 @@ class HttpResponse:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
 
-    def json(self) -> Any:
+    def json(self) -> Json:
         try:
             return json.loads(self.body.decode("utf-8")) if self.body else None
         except (UnicodeDecodeError, json.JSONDecodeError):
             return None
 
 
-def _retry_after(response: HttpResponse, body: Any) -> float | None:
+def _retry_after(response: HttpResponse, body: object) -> float | None:
     value = response.headers.get("retry-after")
     if value and value.strip().isdigit():
         return float(value.strip())

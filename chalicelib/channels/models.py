@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.safeinput import has_surrogate, scrub
+
+if TYPE_CHECKING:
+    from chalice.app import Request
 
 # A webhook channel's name: set by its adapter; the edges refuse names the registry does not list.
 Channel = Annotated[str, StringConstraints(min_length=1, max_length=32)]
@@ -55,7 +58,7 @@ ContextKey = Annotated[str, Field(max_length=64)]
 ContextValue = Annotated[str, Field(max_length=MAX_CONTEXT_VALUE_CHARS)]
 
 
-def _free_text(value: Any, limit: int | None = None) -> Any:
+def _free_text(value: object, limit: int | None = None) -> object:
     """Free text: a lone surrogate becomes U+FFFD (it cannot be stored), names are cut to `limit`."""
     if not isinstance(value, str):
         return value
@@ -63,7 +66,7 @@ def _free_text(value: Any, limit: int | None = None) -> Any:
     return value[:limit] if limit else value
 
 
-def _storable_id(value: Any) -> Any:
+def _storable_id(value: object) -> object:
     """Ids are refused, not repaired, when they are not valid Unicode: two ids must never become one."""
     if isinstance(value, str) and has_surrogate(value):
         raise ValueError("must be valid Unicode (it holds a lone surrogate)")
@@ -114,36 +117,38 @@ class WebhookRequest(BaseModel):
 
     @field_validator("method", mode="before")
     @classmethod
-    def _upper(cls, value: Any) -> str:
+    def _upper(cls, value: object) -> str:
         return str(value).upper()
 
     @field_validator("headers", mode="before")
     @classmethod
-    def _headers(cls, value: Any) -> Headers:
+    def _headers(cls, value: object) -> Headers:
         if isinstance(value, Headers):
             return value
-        return Headers(dict(value or {}))
+        return Headers(dict(value) if isinstance(value, Mapping) else {})
 
     @field_validator("query", mode="before")
     @classmethod
-    def _query(cls, value: Any) -> dict[str, str]:
-        return {str(k): str(v) for k, v in (value or {}).items()}
+    def _query(cls, value: object) -> dict[str, str]:
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
     @field_validator("body", mode="before")
     @classmethod
-    def _body(cls, value: Any) -> bytes:
+    def _body(cls, value: object) -> bytes:
         if value is None:
             return b""
         if isinstance(value, str):
             return value.encode("utf-8")
-        return bytes(value)
+        if isinstance(value, bytes | bytearray | memoryview):
+            return bytes(value)
+        raise ValueError("body must be bytes or text")
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """Case-insensitive header lookup."""
         return self.headers.get(name, default)
 
     @classmethod
-    def from_chalice(cls, request: Any) -> WebhookRequest:
+    def from_chalice(cls, request: Request) -> WebhookRequest:
         """Build from a ``chalice.app.Request`` (duck-typed; needs ``raw_body``)."""
         return cls(
             method=request.method,
@@ -167,17 +172,17 @@ class MediaRef(BaseModel):
 
     @field_validator("media_id", "url", "mime_type", mode="before")
     @classmethod
-    def _ids(cls, value: Any) -> Any:
+    def _ids(cls, value: object) -> object:
         return _storable_id(value)
 
     @field_validator("file_name", mode="before")
     @classmethod
-    def _name(cls, value: Any) -> Any:
+    def _name(cls, value: object) -> object:
         return _free_text(value, MAX_LABEL_CHARS)
 
     @field_validator("caption", mode="before")
     @classmethod
-    def _caption(cls, value: Any) -> Any:
+    def _caption(cls, value: object) -> object:
         return _free_text(value, MAX_POSTBACK_CHARS)
 
 
@@ -191,7 +196,7 @@ class Location(BaseModel):
 
     @field_validator("label", "address", mode="before")
     @classmethod
-    def _labels(cls, value: Any) -> Any:
+    def _labels(cls, value: object) -> object:
         return _free_text(value, MAX_LABEL_CHARS)
 
 
@@ -222,12 +227,12 @@ class InboundEvent(BaseModel):
 
     @field_validator("event_key", "external_user_id", "unionid", "phone", "email", "status", mode="before")
     @classmethod
-    def _ids(cls, value: Any) -> Any:
+    def _ids(cls, value: object) -> object:
         return _storable_id(value)
 
     @field_validator("related_message_ids", "reply_context", mode="before")
     @classmethod
-    def _id_collections(cls, value: Any) -> Any:
+    def _id_collections(cls, value: object) -> object:
         for item in (value.items() if isinstance(value, dict) else value) if isinstance(value, dict | list) else ():
             for part in item if isinstance(item, tuple) else (item,):
                 _storable_id(part)
@@ -235,12 +240,12 @@ class InboundEvent(BaseModel):
 
     @field_validator("profile_name", mode="before")
     @classmethod
-    def _name(cls, value: Any) -> Any:
+    def _name(cls, value: object) -> object:
         return _free_text(value, MAX_NAME_CHARS)
 
     @field_validator("text", "postback", "raw_type", mode="before")
     @classmethod
-    def _text(cls, value: Any) -> Any:
+    def _text(cls, value: object) -> object:
         return _free_text(value)
 
     @field_validator("platform_ts")
@@ -334,7 +339,7 @@ class HttpCall(BaseModel):
             path = head + "/bot***/" + tail.split("/", 1)[-1] if "/" in tail else head + "/bot***"
         return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query, safe="*"), ""))
 
-    def __repr_args__(self):  # type: ignore[override]
+    def __repr_args__(self) -> Iterator[tuple[str, object]]:
         yield "channel", self.channel
         yield "method", self.method
         yield "url", self.redacted_url()

@@ -151,11 +151,11 @@ def _check_window(
         )
     if policy.service_window is None or message.template is not None:
         return
-    window = policy.service_window
+    window: timedelta | None = policy.service_window
     if message.message_tag:
         window = policy.tag_windows[message.message_tag]
-        if window is None:
-            return
+    if window is None:
+        return
     hours = int(window.total_seconds() // 3600)
     if last is None:
         raise PolicyViolation(

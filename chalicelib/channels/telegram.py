@@ -22,6 +22,7 @@ from .base import (
     constant_time_equal,
     from_unix,
     load_json,
+    mapping,
     need,
     secret,
     utcnow,
@@ -46,7 +47,7 @@ _SEND_MEDIA = {
 }
 
 
-def _user_fields(user: Any) -> dict[str, Any]:
+def _user_fields(user: object) -> dict[str, Any]:
     user = as_dict(user, "from")
     name = " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p) or user.get("username")
     return {"external_user_id": need(user, "id", where="from"), "profile_name": name}
@@ -88,7 +89,7 @@ def _message_event(update_id: str, msg: dict[str, Any], raw_prefix: str) -> Inbo
             )
     if isinstance(msg.get("location"), dict):
         loc = msg["location"]
-        venue = msg.get("venue") if isinstance(msg.get("venue"), dict) else {}
+        venue = mapping(msg.get("venue"))
         location = {
             "lat": need(loc, "latitude", (int, float), "location"),
             "lon": need(loc, "longitude", (int, float), "location"),
@@ -102,8 +103,8 @@ def _message_event(update_id: str, msg: dict[str, Any], raw_prefix: str) -> Inbo
 
 
 def _callback_event(update_id: str, cq: dict[str, Any], now: datetime) -> InboundEvent:
-    msg = cq.get("message") if isinstance(cq.get("message"), dict) else {}
-    chat = msg.get("chat") if isinstance(msg.get("chat"), dict) else {}
+    msg = mapping(cq.get("message"))
+    chat = mapping(msg.get("chat"))
     user = _user_fields(cq.get("from"))
     reply_context = {"callback_query_id": need(cq, "id", where="callback_query")}
     reply_context["chat_id"] = str(chat.get("id", user["external_user_id"]))
@@ -181,7 +182,7 @@ class TelegramAdapter:
         if isinstance(update.get("my_chat_member"), dict):
             return [_member_event(update_id, update["my_chat_member"])]
         raw = next((k for k in update if k != "update_id"), "unknown")
-        body = update.get(raw) if isinstance(update.get(raw), dict) else {}
+        body = mapping(update.get(raw))
         user = body.get("from") if isinstance(body.get("from"), dict) else None
         if user is None:
             return []  # e.g. poll updates: nothing to attribute to a customer

@@ -26,6 +26,7 @@ from .base import (
     build_event,
     from_unix,
     load_json,
+    mapping,
     meta_handshake,
     need,
     secret,
@@ -45,7 +46,7 @@ _MEDIA_KIND = {"image": "image", "sticker": "image", "document": "file", "audio"
 _STATUS_KIND = {"sent": "delivery", "delivered": "delivery", "read": "read", "failed": "delivery"}
 
 
-def _message_event(msg: dict[str, Any], value: dict[str, Any], names: dict[str, str]) -> InboundEvent:
+def _message_event(msg: dict[str, Any], value: dict[str, Any], names: dict[str, str | None]) -> InboundEvent:
     wa_id = msg.get("from") or msg.get("from_user_id")
     if not isinstance(wa_id, str | int) or isinstance(wa_id, bool) or not str(wa_id):
         raise MalformedPayload("message: missing from (or from_user_id)")
@@ -66,7 +67,7 @@ def _message_event(msg: dict[str, Any], value: dict[str, Any], names: dict[str, 
         "raw_type": msg_type,
         "reply_context": reply_context,
     }
-    body = msg.get(msg_type) if isinstance(msg.get(msg_type), dict) else {}
+    body = mapping(msg.get(msg_type))
     if msg_type == "text":
         return build_event(kind="text", text=need(body, "body", where="text"), **fields)
     if msg_type in _MEDIA_KIND:

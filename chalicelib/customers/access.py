@@ -158,18 +158,20 @@ class CustomerAccess:
 
     def _audited(self, claims: AgentClaims, action: Action, customer_id: str | None,
                  identity: dict[str, str] | None, fetch: Callable[[], T]) -> T:
-        who = {"actor_id": claims.sub, "actor_role": claims.role, "action": action, "customer_id": customer_id,
-               "identity": identity}
+        def record(outcome: Outcome, reason: str | None = None) -> None:
+            self.audit.record(actor_id=claims.sub, actor_role=claims.role, action=action, outcome=outcome,
+                              customer_id=customer_id, identity=identity, reason=reason)
+
         refused = self.denial(claims.sub, claims.role, customer_id)
         if refused is not None:
-            self.audit.record(**who, outcome="denied", reason=refused.code)
+            record("denied", refused.code)
             raise refused
         try:
             result = fetch()
         except NotFound:
-            self.audit.record(**who, outcome="not_found")
+            record("not_found")
             raise
-        self.audit.record(**who, outcome="allowed")
+        record("allowed")
         return result
 
     # -- the audit, for supervisors ------------------------------------------------------------
