@@ -258,3 +258,32 @@ def test_ping_answers_pong(lam, management_api):
     lam.connect("phone=", customer_token("alice"))
     lam.send("phone=", {"action": "ping"})
     assert management_api.frames["phone="] == [{"type": "pong"}]
+
+
+# -- outages (issue 13, class 8) ----------------------------------------------------------------
+
+
+def test_an_outage_answers_a_typed_retryable_error_with_the_client_msg_id(lam, management_api, table, monkeypatch):
+    """DynamoDB throttles the message's first write: the client is told to retry, and the retry works."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.store.table import Table
+
+    assert lam.connect("phone=", customer_token("olga"))["statusCode"] == 200
+    healthy = Table.update_item
+
+    def throttled(self: Table, **kwargs: object) -> dict:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "UpdateItem")
+
+    monkeypatch.setattr(Table, "update_item", throttled)
+    lam.send("phone=", {"action": "sendMessage", "client_msg_id": "m1", "text": "hello"})
+    [error] = management_api.of_type("phone=", "error")
+    assert error["code"] == "unavailable" and error["retryable"] is True and error["client_msg_id"] == "m1"
+    assert management_api.of_type("phone=", "ack") == []
+
+    monkeypatch.setattr(Table, "update_item", healthy)
+    lam.send("phone=", {"action": "sendMessage", "client_msg_id": "m1", "text": "hello"})
+    [ack] = management_api.of_type("phone=", "ack")
+    assert ack["client_msg_id"] == "m1" and not ack.get("duplicate")
+    assert len(_from_customers(_stored_messages(table, ack["conversation_id"]))) == 1

@@ -156,6 +156,13 @@ class ChatHandler:
         except DomainError as exc:
             client_msg_id = getattr(frame, "client_msg_id", None)
             self._reply(endpoint, connection_id, frames.error(exc.code, exc.message, client_msg_id, exc.details))
+        except Exception:  # an outage (throttling, timeouts): the client may send the same frame again
+            client_msg_id = getattr(frame, "client_msg_id", None)
+            logger.exception("frame failed", extra={"client_msg_id": client_msg_id})
+            self._metrics.add_metric(name="FramesFailed", unit=MetricUnit.Count, value=1)
+            self._reply(endpoint, connection_id, frames.error(
+                "unavailable", "the service could not handle this now; send it again shortly", client_msg_id,
+                retryable=True))
 
     def _send_message(self, connection: Connection, frame: frames.SendMessage, endpoint: str) -> None:
         if connection.owner_type != "customer":
@@ -163,15 +170,28 @@ class ChatHandler:
         draft = MessageDraft(sender=Sender(type="customer", id=connection.owner_id, name=connection.name),
                              channel=connection.channel or "app", text=frame.text, client_msg_id=frame.client_msg_id)
 
+        acked: list[AppendResult] = []
+
         def acknowledge(result: AppendResult) -> None:
             logger.append_keys(conversation_id=result.message.conversation_id)
             self._reply(endpoint, connection.connection_id, frames.ack_for(frame.client_msg_id, result))
+            acked.append(result)
 
-        result = self._service.post_from_customer(
-            connection.owner_id, draft, DedupKey(keys.dedup_scope("client", connection.owner_id), frame.client_msg_id),
-            conversation_hint=connection.conversation_id, exclude_connection=connection.connection_id,
-            acknowledge=acknowledge,
-        )
+        try:
+            result = self._service.post_from_customer(
+                connection.owner_id, draft,
+                DedupKey(keys.dedup_scope("client", connection.owner_id), frame.client_msg_id),
+                conversation_hint=connection.conversation_id, exclude_connection=connection.connection_id,
+                acknowledge=acknowledge,
+            )
+        except Exception:
+            if not acked:
+                raise  # not stored: the client is told to retry (handle_frame)
+            # Stored and acknowledged; what failed came after (fan-out, a subscriber). Telling the client
+            # to resend would not help: the message exists. Logged and counted for the operators.
+            logger.exception("message stored, but a later step failed", extra={"client_msg_id": frame.client_msg_id})
+            self._metrics.add_metric(name="MessageEffectsFailed", unit=MetricUnit.Count, value=1)
+            result = acked[0]
         name = "DuplicateMessages" if result.duplicate else "MessagesReceived"
         self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         if result.message.conversation_id != connection.conversation_id and not result.duplicate:

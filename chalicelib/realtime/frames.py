@@ -146,12 +146,16 @@ def history(messages: list[dict[str, Any]], has_more: bool, conversation_id: str
     return {"type": "history", "conversation_id": conversation_id, "messages": messages, "has_more": has_more}
 
 
-def error(code: str, message_text: str, client_msg_id: str | None = None, details: object = None) -> dict[str, Any]:
+def error(code: str, message_text: str, client_msg_id: str | None = None, details: object = None, *,
+          retryable: bool = False) -> dict[str, Any]:
+    """An `error` frame; `retryable` when the same frame may simply be sent again later (an outage)."""
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message_text}
     if client_msg_id:
         frame["client_msg_id"] = client_msg_id
     if details is not None:
         frame["details"] = details
+    if retryable:
+        frame["retryable"] = True
     return frame
 
 
