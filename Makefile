@@ -27,8 +27,10 @@ dev: install  ## start the whole stack locally (moto, REST :8000, WebSocket :800
 test: install lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install  ## ruff, the dependency contracts (pyproject.toml) and strict typing of chalicelib
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 package: install  ## the CloudFormation/SAM template and deployment zip Chalice would deploy
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/sam-merge.yaml out/$(STAGE)
