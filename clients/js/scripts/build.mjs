@@ -12,7 +12,7 @@ import { gzipSync } from "node:zlib";
 const here = dirname(fileURLToPath(import.meta.url));
 const sdk = join(here, "..");
 const widget = join(sdk, "..", "widget");
-const common = { bundle: true, target: ["es2020", "chrome80", "safari13", "firefox78"], legalComments: "none",
+const common = { bundle: true, target: ["es2019"], legalComments: "none",
   logLevel: "warning" };
 
 const targets = [
