@@ -63,3 +63,15 @@ def test_sdk_burst_survives_cut_sockets_exactly_once_in_order(local_stack, mode:
         assert counts[f"sdk {i}"] == 1, f"sdk {i} stored {counts[f'sdk {i}']} times"
         assert counts[f"peer {i}"] == 1
 
+
+
+def test_miniprogram_page_chats_over_wx_connect_socket_and_keeps_its_outbox_in_wx_storage(local_stack) -> None:
+    """`clients/js/e2e/miniprogram.mjs`: the example page with a stand-in `wx` opening real sockets."""
+    from local.web import build_bundles
+
+    assert build_bundles(print), "the SDK bundle for the mini-program (lib/chat-sdk.js) could not be built"
+    subject = f"sdk-mp-{uuid.uuid4().hex[:8]}"
+    result = run_node("miniprogram.mjs", {"WS_URL": local_stack.ws, "CONTROL_URL": local_stack.control,
+                                          "TOKEN": mint("customer", subject, name="Wang"), "SUBJECT": subject})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["messages"] >= 3

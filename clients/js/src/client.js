@@ -34,7 +34,7 @@ const DEFAULTS = {
   maxConnectionMs: 115 * 60_000, // ... and every socket after 2 hours: reconnect before, at a time we choose
   ackTimeoutMs: 20_000, // an unanswered frame this long means the socket is dead even if it looks open
   requestTimeoutMs: 20_000,
-  stableAfterMs: 10_000, // a connection that held this long resets the backoff
+  stableAfterMs: 10_000, // a connection that held this long (or resynced) resets the backoff
 };
 
 /** Reads the `sub` claim of a JWT without verifying it (only to keep each customer's outbox apart). */
@@ -615,6 +615,7 @@ export class ChatClient {
       }
       if (socketId !== this._socketId) return;
       this._initialSynced = true;
+      this.backoff.reset(); // a full round trip worked: the next drop starts again from the shortest delay
       const closedAt = this._closedAt;
       this._closedAt = null;
       this._emit("synced", { initial: first, durationMs: Date.now() - started,

@@ -295,13 +295,15 @@ export class ChatWidget {
       this.pendingNodes.delete(message.client_msg_id);
     }
     const type = (message.sender && message.sender.type) || "system";
-    const node = el("div", { class: `msg ${type}`, "data-seq": message.seq, "data-message-id": message.message_id });
+    const meta = message.meta || {};
+    const csat = meta.csat && meta.csat.question === "csat";
+    const node = el("div", { class: `msg ${type}`, "data-seq": message.seq, "data-message-id": message.message_id,
+      hidden: csat }); // the survey form below asks that question, in the page's language
     if (type !== "system" && type !== "customer") node.append(el("span", { class: "who", text: this._who(message) }));
     if (type === "customer") node.append(el("span", { class: "sr-only", text: `${this.t.you}: ` }));
-    node.append(el("div", { class: "bubble", text: message.text || "" }));
-    const replies = message.meta && message.meta.quick_replies;
-    const isSurvey = message.meta && message.meta.csat;
-    if (Array.isArray(replies) && replies.length && !isSurvey && type !== "customer") {
+    node.append(el("div", { class: "bubble", text: this._text(message) }));
+    const replies = meta.quick_replies;
+    if (Array.isArray(replies) && replies.length && !csat && type !== "customer") {
       const group = el("div", { class: "quick", role: "group", "aria-label": this.t.quickReplies });
       for (const reply of replies) {
         group.append(el("button", { type: "button", text: reply.title,
@@ -323,6 +325,17 @@ export class ChatWidget {
       if (!node.contains(other) && this._isNewest(node)) other.remove();
     }
     this._scroll();
+  }
+
+  /** The platform's own notices (agent joined, queue) in the widget's language; everything else as sent. */
+  _text(message) {
+    const meta = message.meta || {};
+    if (this.lang === "en" || (message.sender && message.sender.type) !== "system") return message.text || "";
+    if (meta.routing === "assigned" && meta.agent && meta.agent.name) return this.t.agentJoined(meta.agent.name);
+    if (meta.queue && typeof meta.queue.position === "number") {
+      return this.t.queueNotice(meta.queue.position, Math.max(1, Math.round((meta.queue.estimated_wait_seconds || 0) / 60)));
+    }
+    return message.text || "";
   }
 
   _isNewest(node) {
