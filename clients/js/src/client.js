@@ -727,8 +727,9 @@ export class ChatClient {
     if (survey) {
       this.survey = survey;
       if (this.agent) {
-        this._emit("agent", { state: "left", agent: this.agent });
+        const agent = this.agent;
         this.agent = null;
+        this._emit("agent", { state: "left", agent });
       }
       this._emit("survey", this.survey);
     } else if (Array.isArray(meta.quick_replies) && meta.quick_replies.length) {

@@ -261,3 +261,46 @@ test("quick replies, queue, agent and survey become typed events", async () => {
   assert.equal(client.queue, null); // an agent took over
   client.close();
 });
+
+test("a ping goes out when the socket has been idle for pingIntervalMs", async () => {
+  const server = new FakeServer();
+  const client = newClient(server, memoryStorage(), { pingIntervalMs: 200 });
+  await client.connect();
+  const pong = until(client, "pong");
+  await pong;
+  assert.ok(server.received.some((f) => f.action === "ping"));
+  client.close();
+});
+
+test("a planned reconnect happens before maxConnectionMs, and resyncs", async () => {
+  const server = new FakeServer();
+  const client = newClient(server, memoryStorage(), { maxConnectionMs: 300 });
+  const initial = until(client, "synced");
+  await client.connect();
+  await initial;
+  const resynced = until(client, "synced");
+  await resynced;
+  assert.ok(server.sockets.length >= 2, "a second socket was opened");
+  assert.equal(server.sockets[0].open, false, "the first one was closed by the client");
+  client.close();
+});
+
+test("a frame left unanswered for ackTimeoutMs means a dead socket: reconnect and resend", async () => {
+  const server = new FakeServer();
+  let swallow = true;
+  const original = server.onFrame.bind(server);
+  server.onFrame = (socket, frame) => {
+    if (swallow && frame.action === "sendMessage") {
+      swallow = false; // a half-open TCP connection: the frame goes nowhere
+      return;
+    }
+    original(socket, frame);
+  };
+  const client = newClient(server, memoryStorage(), { ackTimeoutMs: 200 });
+  await client.connect();
+  const message = await client.send("into the void, then again");
+  assert.equal(message.seq, 1);
+  assert.ok(server.sockets.length >= 2);
+  assert.equal(server.messages.length, 1);
+  client.close();
+});

@@ -34,6 +34,8 @@ header p { margin: 2px 0 0; font-size: 13px; opacity: .9; white-space: nowrap; o
   font-size: 13px; cursor: pointer; }
 .older[hidden] { display: none; }
 .msg { max-width: 82%; display: flex; flex-direction: column; gap: 2px; }
+.msg[hidden] { display: none; }
+.msg .time { font-size: 11px; color: #8a93a3; padding: 0 4px; }
 .msg .who { font-size: 12px; color: #5d6678; padding: 0 4px; }
 .msg .bubble { padding: 9px 12px; border-radius: 14px; white-space: pre-wrap; word-wrap: break-word; overflow-wrap: anywhere; }
 .msg.customer { align-self: flex-end; align-items: flex-end; }

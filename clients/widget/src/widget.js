@@ -302,6 +302,8 @@ export class ChatWidget {
     if (type !== "system" && type !== "customer") node.append(el("span", { class: "who", text: this._who(message) }));
     if (type === "customer") node.append(el("span", { class: "sr-only", text: `${this.t.you}: ` }));
     node.append(el("div", { class: "bubble", text: this._text(message) }));
+    const time = this._time(message.ts);
+    if (time && type !== "system") node.append(el("time", { class: "time", datetime: message.ts, text: time }));
     const replies = meta.quick_replies;
     if (Array.isArray(replies) && replies.length && !csat && type !== "customer") {
       const group = el("div", { class: "quick", role: "group", "aria-label": this.t.quickReplies });
@@ -336,6 +338,16 @@ export class ChatWidget {
       return this.t.queueNotice(meta.queue.position, Math.max(1, Math.round((meta.queue.estimated_wait_seconds || 0) / 60)));
     }
     return message.text || "";
+  }
+
+  _time(ts) {
+    const date = ts ? new Date(ts) : null;
+    if (!date || Number.isNaN(date.getTime())) return "";
+    try {
+      return date.toLocaleTimeString(this.lang === "zh" ? "zh-CN" : "en", { hour: "2-digit", minute: "2-digit" });
+    } catch {
+      return "";
+    }
   }
 
   _isNewest(node) {
