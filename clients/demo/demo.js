@@ -1,7 +1,9 @@
 // The demo shop's chat set-up, local stack only: the WebSocket URL comes from /config.json and the
 // customer token from the local stack itself (POST /demo/token, a development token for a demo
 // customer kept in this browser's localStorage). `#token=<customer JWT>` in the URL uses that token.
-// On a real site the company's backend issues the token (see README "Clients").
+// `?guest` uses the platform's guest tokens instead (POST /auth/guest, GUEST_CHAT_ENABLED=true), as a
+// site would for visitors who are not signed in. On a real site the company's backend issues the token
+// for signed-in customers (see README "Clients").
 (async () => {
   const config = await (await fetch("/config.json")).json();
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
@@ -19,6 +21,9 @@
     localStorage.setItem(key, issued.customer_id);
     return issued.token;
   });
-  const language = new URLSearchParams(location.search).get("lang") || undefined;
-  window.CSChat.init({ url: config.ws, token, language, title: language === "zh" ? "Northwind 客服" : "Northwind help" });
+  const query = new URLSearchParams(location.search);
+  const language = query.get("lang") || undefined;
+  const guest = query.has("guest") && !fromHash;
+  window.CSChat.init({ url: config.ws, token: guest ? window.CSChat.guestToken(`${config.api}/auth/guest`) : token,
+    language, title: language === "zh" ? "Northwind 客服" : "Northwind help" });
 })();

@@ -247,3 +247,20 @@ def _until(ws: Any, frame_type: str, predicate: Any = lambda f: True, timeout: f
         if frame.get("type") == frame_type and predicate(frame):
             return frame
     raise AssertionError(f"no {frame_type} frame within {timeout} s")
+
+
+def test_a_visitor_who_is_not_signed_in_chats_as_a_guest_across_origins(
+        browser_stack: BrowserStack, page: Any, shots: Screenshots) -> None:
+    """The widget's guest mode: POST /auth/guest on the REST API, another origin than the page (CORS)."""
+    page.goto(f"{browser_stack.web}?guest")
+    chat = Chat(page)
+    chat.launcher.click()
+    chat.say("How long does delivery take?")
+    expect(chat.log.locator(".msg.bot")).to_have_count(1, timeout=BOT_TIMEOUT)
+    guest = page.evaluate("CSChat.widget.client.customerId")
+    assert guest.startswith("gst_")
+    shots.step("guest chat answered")
+    page.reload()
+    expect(chat.log.get_by_text("How long does delivery take?")).to_have_count(1)
+    assert page.evaluate("CSChat.widget.client.customerId") == guest  # the same guest after a reload
+    shots.step("same guest after the reload")
