@@ -16,6 +16,12 @@ app = Chalice(app_name="cs-platform")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(middleware(lambda: services().recorder.batch()), "all")
 
+
+@app.middleware("http")
+def cors_headers(event, get_response):
+    """Listed origins (CORS_ALLOWED_ORIGINS) get CORS headers on every REST answer; others none."""
+    return services().cors_policy.decorate(event, get_response(event))
+
 # Chalice needs queue and stream names when it builds the event source mappings, i.e. at import
 # time. It imports app.py with the stage's environment_variables from .chalice/config.json already
 # set (`chalice package/deploy --stage prod` -> cs-platform-prod-...), as do Lambda and the local
@@ -53,6 +59,17 @@ def ws_disconnect(event):
 @app.route("/health", methods=["GET"])
 def health():
     return {"status": "ok"}
+
+
+@app.route("/auth/guest", methods=["POST"])
+def auth_guest():
+    """A short-lived token for a new guest customer, or the same guest's renewed (off unless GUEST_CHAT_ENABLED)."""
+    return services().guest_rest.token(app.current_request)
+
+
+@app.route("/auth/guest", methods=["OPTIONS"])
+def auth_guest_preflight():
+    return services().guest_rest.preflight(app.current_request)
 
 
 @app.route("/metrics/kpis", methods=["GET"])

@@ -60,6 +60,9 @@ if TYPE_CHECKING:
     from chalicelib.bot.serving import ModelProvider
     from chalicelib.bot.training import ModelRegistry, Trainer, TrainingQueue
     from chalicelib.chat.handler import ChatHandler
+    from chalicelib.clients.api import GuestRest
+    from chalicelib.clients.cors import CorsPolicy
+    from chalicelib.clients.guest import GuestTokens
     from chalicelib.conversations.service import ConversationService
     from chalicelib.customers.access import CustomerAccess
     from chalicelib.customers.api import CustomersRest
@@ -546,6 +549,26 @@ class Services:
         from chalicelib.agents.sweeps import Sweeps
 
         return Sweeps(self.routing, self.tickets, self.workspace)
+
+    # -- clients (issue 10): guest tokens for the chat widget, CORS for the routes browsers call ---
+
+    @once
+    def guest_tokens(self) -> GuestTokens:
+        from chalicelib.clients.guest import GuestSettings, GuestTokens
+
+        return GuestTokens(self.table, self.secrets.require, GuestSettings.from_env())
+
+    @once
+    def cors_policy(self) -> CorsPolicy:
+        from chalicelib.clients.cors import CorsPolicy
+
+        return CorsPolicy.from_env()
+
+    @once
+    def guest_rest(self) -> GuestRest:
+        from chalicelib.clients.api import GuestRest
+
+        return GuestRest(self.guest_tokens, self.cors_policy)
 
     # -- REST edges ------------------------------------------------------------------------------
 

@@ -305,3 +305,14 @@ def access_sk(at_ms: int, audit_id: str) -> str:
 def reader_access_gsi1(actor_id: str, at_ms: int, audit_id: str) -> tuple[str, str]:
     """Reads by one agent, newest first: Query gsi1 gsi1pk=AGENT#id AND begins_with(gsi1sk, ACCESS#)."""
     return agent_pk(actor_id), f"{READER_ACCESS_GSI1_PREFIX}{at_ms:013d}#{_id(audit_id)}"
+
+
+# -- clients: guest visitors of the chat widget (rate limit of the guest token route) -------------
+
+
+def guest_rate_key(address_digest: str, window: int) -> tuple[str, str]:
+    """Guest tokens issued to one client address in one time window: UpdateItem pk=GUESTRATE#digest, sk=WINDOW#n.
+
+    `address_digest` is a keyed hash of the address (never the address itself); items expire by TTL.
+    """
+    return f"GUESTRATE#{_id(address_digest)}", f"WINDOW#{window}"
