@@ -3,8 +3,8 @@
 `rest_errors` wraps a route body so domain errors (`chalicelib.errors.DomainError` and
 subclasses, pydantic `ValidationError` on request bodies) become JSON 4xx answers
 `{"code", "message", "details"?}` with the error's own status; anything else propagates (500).
-`agent_claims(request, roles)` checks `Authorization: Bearer <HS256 JWT>` signed with
-AGENT_TOKEN_SECRET and the agent's role.
+`agent_claims(request, roles)` checks `Authorization: Bearer <token>` (a Cognito access token of
+the agents' pool, or an HS256 JWT signed with AGENT_TOKEN_SECRET) and the agent's role.
 """
 
 from __future__ import annotations
@@ -61,11 +61,11 @@ def parse_body(request: Any, model: type[T]) -> T:
 def agent_claims(request: Any, roles: Iterable[str] = ("agent", "supervisor", "admin")) -> Any:
     """The verified agent behind `Authorization: Bearer …`; Forbidden if the role is not allowed."""
     from chalicelib import wiring
-    from chalicelib.auth.tokens import bearer_token, verify_agent
+    from chalicelib.auth.tokens import bearer_token
 
     headers = request.headers or {}
     token = bearer_token(headers.get("authorization") or headers.get("Authorization"))
-    claims = verify_agent(token, wiring.secrets().require("AGENT_TOKEN_SECRET"))
+    claims = wiring.agent_verifier().verify(token)
     if claims.role not in set(roles):
         raise Forbidden(f"role {claims.role} may not do this", code="role_forbidden")
     return claims

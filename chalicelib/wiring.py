@@ -119,7 +119,8 @@ def chat() -> Any:
     from chalicelib.chat.handler import ChatHandler
     from chalicelib.observability import metrics
 
-    handler = ChatHandler(settings(), conversations(), connection_store(), pusher(), secrets().require, metrics)
+    handler = ChatHandler(settings(), conversations(), connection_store(), pusher(), secrets().require, metrics,
+                          verify_agent=lambda token: agent_verifier().verify(token))
     # -- routing: the agent protocol and the customer's requestHuman / rate frames --
     from chalicelib.agents.ws import install
 
@@ -199,7 +200,8 @@ def archiver() -> Any:
 def metrics_api() -> Any:
     from chalicelib.analytics.api import MetricsApi
 
-    return MetricsApi(settings(), secrets().require, live_counters(), kpi_engine, queue_stats)
+    return MetricsApi(settings(), secrets().require, live_counters(), kpi_engine, queue_stats,
+                      verify_agent=lambda token: agent_verifier().verify(token))
 
 
 def kpi_engine() -> Any:
@@ -407,3 +409,23 @@ def customers() -> Any:
     from chalicelib.customers.service import CustomerService
 
     return CustomerService(identity_store(), conversation_store())
+
+
+# -- issue 11: agents sign in with the Cognito user pool (infra/agents-auth.yaml) ---------------
+
+
+@_cached
+def agent_verifier() -> Any:
+    """Agents' tokens: Cognito access tokens when COGNITO_USER_POOL_ID is configured, and HS256 JWTs."""
+    import os
+
+    from chalicelib.auth.cognito import AgentTokenVerifier, CognitoVerifier
+
+    pool_id = secrets().get("COGNITO_USER_POOL_ID")
+    cognito = None
+    if pool_id:
+        client_ids = [c.strip() for c in (secrets().get("COGNITO_CLIENT_IDS") or "").split(",")]
+        # COGNITO_JWKS_URL: the local stack's moto serves the pool's keys at its own address
+        cognito = CognitoVerifier(settings().region, pool_id, client_ids,
+                                  jwks_url=os.environ.get("COGNITO_JWKS_URL") or None)
+    return AgentTokenVerifier(lambda: secrets().require("AGENT_TOKEN_SECRET"), cognito)

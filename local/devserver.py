@@ -117,6 +117,8 @@ class LocalStack:
         self.moto_port = moto_port
         self._moto: subprocess.Popen[bytes] | None = None
         self._closers: list[Any] = []
+        self.desk: list[Any] = []  # -- issue 11: the seeded desk members (local/desk_seed.py)
+        self.pool: Any = None
 
     def start(self) -> dict[str, str]:
         import boto3
@@ -132,6 +134,10 @@ class LocalStack:
 
         session = boto3.session.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
         outputs = provision(session, STAGE)
+        # -- issue 11: the agents' Cognito pool (local/desk_seed.py), configured before the app reads it --
+        from local.desk_seed import configure_pool
+
+        pool = configure_pool(session, moto_url, STAGE)
 
         app_module = importlib.import_module("app")
         from chalicelib import wiring
@@ -153,6 +159,11 @@ class LocalStack:
         from local.bot_seed import seed
 
         seed(lambda line: print(line, flush=True))
+        # -- issue 11: one admin, one supervisor and two agents who can sign in to the console --
+        from local.desk_seed import seed_desk
+
+        self.desk = seed_desk(session, pool)
+        self.pool = pool
         return {
             "http": f"http://{self.host}:{rest}", "ws": gateway.url, "management": gateway.management_url,
             "aws": moto_url, "table": outputs["TableName"], "pollers": ", ".join(sources) or "none",
@@ -245,9 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ready: REST {urls['http']}  WebSocket {urls['ws']}", flush=True)
     for name in ("http", "ws", "management", "aws", "table", "pollers", "platforms"):
         print(f"  {name:<11} {urls[name]}", flush=True)
-    print("  customer token: python -m local.token customer alice   (Ctrl-C stops the stack)", flush=True)
-    print("  social webhook: python -m local.webhook telegram \"hello\"   (replies: <platforms>/_control/requests)",
-          flush=True)
+    for member, password in stack.desk:  # -- issue 11 --
+        print(f"  sign-in     {member.username:<5} {password}  ({member.role})", flush=True)
+    if stack.pool is not None:
+        print(f"  cognito     pool {stack.pool.user_pool_id}  client {stack.pool.client_id}", flush=True)
+    print("  customer token: .venv/bin/python -m local.token customer alice   (Ctrl-C stops the stack)", flush=True)
+    print("  social webhook: .venv/bin/python -m local.webhook telegram \"hello\""
+          "   (replies: <platforms>/_control/requests)", flush=True)
     stopped.wait()
     stack.stop()
     return 0

@@ -103,8 +103,10 @@ class _PrefetchingAthena:
 
 class MetricsApi:
     def __init__(self, settings: Any, secret: Callable[[str], str], live: Any,
-                 engine_factory: Callable[[], Any], queue_stats: Callable[[], dict[str, Any]]) -> None:
+                 engine_factory: Callable[[], Any], queue_stats: Callable[[], dict[str, Any]],
+                 verify_agent: Callable[[str | None], tokens.AgentClaims] | None = None) -> None:
         self._settings = settings
+        self._verify_agent = verify_agent or (lambda token: tokens.verify_agent(token, secret("AGENT_TOKEN_SECRET")))
         self._secret = secret
         self._live = live
         self._engine_factory = engine_factory
@@ -112,7 +114,7 @@ class MetricsApi:
 
     def authorize(self, headers: Mapping[str, str] | None) -> tokens.AgentClaims:
         authorization = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), None)
-        claims = tokens.verify_agent(tokens.bearer_token(authorization), self._secret("AGENT_TOKEN_SECRET"))
+        claims = self._verify_agent(tokens.bearer_token(authorization))
         if claims.role not in SUPERVISOR_ROLES:
             raise Forbidden("the supervisor or admin role is required", code="forbidden")
         return claims

@@ -37,8 +37,11 @@ class ConnectResult:
 
 class ChatHandler:
     def __init__(self, settings: Settings, service: ConversationService, connections: ConnectionStore,
-                 pusher: Pusher, secret: Callable[[str], str], metrics: Metrics) -> None:
+                 pusher: Pusher, secret: Callable[[str], str], metrics: Metrics,
+                 verify_agent: Callable[[str | None], tokens.AgentClaims] | None = None) -> None:
         self._settings = settings
+        # agents' tokens: HS256 with AGENT_TOKEN_SECRET unless a verifier (e.g. Cognito as well) is given
+        self._verify_agent = verify_agent or (lambda token: tokens.verify_agent(token, secret("AGENT_TOKEN_SECRET")))
         self._service = service
         self._connections = connections
         self._pusher = pusher
@@ -68,7 +71,7 @@ class ChatHandler:
 
     def _connect_agent(self, connection_id: str, context: Mapping[str, Any], token: str | None) -> ConnectResult:
         try:
-            claims = tokens.verify_agent(token, self._secret("AGENT_TOKEN_SECRET"))
+            claims = self._verify_agent(token)
             if self.agent_gate is not None:
                 self.agent_gate(claims)
         except DomainError as exc:
