@@ -18,13 +18,22 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP)
+# -- clients: the SDK's dev tools (esbuild) from the committed lockfile; `npm ci` replaces node_modules
+NPM_STAMP := clients/js/node_modules/.installed-$(shell cksum < clients/js/package-lock.json | cut -d' ' -f1)
+
+$(NPM_STAMP): clients/js/package-lock.json
+	cd clients/js && npm ci --no-audit --no-fund --loglevel=error
+	cd clients/js && npm run --silent build
+	touch $(NPM_STAMP)
+
+install: $(STAMP) $(NPM_STAMP)
 
 # ARGS=--simulated-clock lets local/simulator.py drive the clock.
 dev: install  ## start the whole stack locally (moto, REST :8000, WebSocket :8001)
 	$(BIN)/python -m local.devserver $(ARGS)
 
-test: install lint  ## lint, then the whole test suite
+test: install lint  ## lint, then the whole test suite (Node: the SDK's unit tests; Python: the rest, browser included)
+	cd clients/js && npm test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -43,4 +52,5 @@ deploy: deploy-infra  ## then the functions and APIs (chalice package + CloudFor
 	$(BIN)/python -m infra.deploy_app --stage $(STAGE)
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache .local-data
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .local-data test-output clients/js/node_modules clients/js/dist \
+		clients/widget/dist

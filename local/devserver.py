@@ -108,8 +108,9 @@ def configure_environment(moto_url: str, management_url: str) -> None:
 
 class LocalStack:
     def __init__(self, host: str, http_port: int, ws_port: int, management_port: int, moto_port: int,
-                 fake_platforms_port: int = 8025) -> None:
+                 fake_platforms_port: int = 8025, web_port: int = 8080) -> None:
         self.host = host
+        self.web_port = web_port
         self.fake_platforms_port = fake_platforms_port
         self.http_port = http_port
         self.ws_port = ws_port
@@ -164,11 +165,33 @@ class LocalStack:
 
         self.desk = seed_desk(session, pool)
         self.pool = pool
+        web = self._start_web(f"http://{self.host}:{rest}", gateway.url)
         return {
             "http": f"http://{self.host}:{rest}", "ws": gateway.url, "management": gateway.management_url,
             "aws": moto_url, "table": outputs["TableName"], "pollers": ", ".join(sources) or "none",
-            "platforms": fake_platforms,
+            "platforms": fake_platforms, "web": web,
         }
+
+    def _start_web(self, rest_url: str, ws_url: str) -> str:
+        """-- clients: the demo shop page with the widget, the SDK bundles, the console (local/web.py)."""
+        from local.token import mint
+        from local.web import WebServer, build_bundles
+
+        build_bundles(lambda line: print(line, flush=True))
+        config = {"api": rest_url, "ws": ws_url, "stage": STAGE, "demo_token_url": "/demo/token"}
+
+        def demo_token(customer_id: str) -> str:
+            return mint("customer", customer_id, name="Demo shopper")
+
+        try:
+            web = WebServer(self.host, self.web_port, config, demo_token=demo_token).start()
+        except OSError:
+            if "WEB_PORT" in os.environ:
+                raise
+            # the default port is taken (another local stack): any free port will do, it is printed
+            web = WebServer(self.host, 0, config, demo_token=demo_token).start()
+        self._closers.append(web.stop)
+        return web.url + "/"
 
     def _start_fake_platforms(self) -> str:
         """-- channels: the platforms' send APIs (local/fake_platforms.py); the adapters are pointed at it."""
@@ -236,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         management_port=_port("WS_MANAGEMENT_PORT", ws_port + 1 if ws_port else 0),
         moto_port=_port("MOTO_PORT", 4566) or free_port(),
         fake_platforms_port=_port("FAKE_PLATFORMS_PORT", 8025),
+        web_port=_port("WEB_PORT", 8080),
     )
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -253,9 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         urls["clock"], clock_server = start_simulated_clock(args.host, clock_port)
         stack._closers.append(clock_server.shutdown)
         print(f"  clock       {urls['clock']}/clock (simulated)", flush=True)
-    print(f"ready: REST {urls['http']}  WebSocket {urls['ws']}", flush=True)
-    for name in ("http", "ws", "management", "aws", "table", "pollers", "platforms"):
+    print(f"ready: REST {urls['http']}  WebSocket {urls['ws']}  web {urls['web']}", flush=True)
+    for name in ("http", "ws", "management", "aws", "table", "pollers", "platforms", "web"):
         print(f"  {name:<11} {urls[name]}", flush=True)
+    print(f"  demo shop:  {urls['web']}   (chat widget; agent console: {urls['web']}console/)", flush=True)
     for member, password in stack.desk:  # -- issue 11 --
         print(f"  sign-in     {member.username:<5} {password}  ({member.role})", flush=True)
     if stack.pool is not None:

@@ -113,7 +113,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-STACK_PORTS = ("HTTP_PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "MOTO_PORT", "FAKE_PLATFORMS_PORT", "CLOCK_PORT")
+STACK_PORTS = ("HTTP_PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "MOTO_PORT", "FAKE_PLATFORMS_PORT", "CLOCK_PORT",
+               "WEB_PORT")
 
 
 def run_local_stack(*args: str, env: dict[str, str] | None = None, timeout: float = 120):
