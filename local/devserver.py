@@ -68,6 +68,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def taken_ports(host: str, ports: dict[str, int]) -> dict[str, int]:
+    """The configured ports (name -> number) that something else already listens on."""
+    taken = {}
+    for name, port in ports.items():
+        if not port:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                taken[name] = port
+    return taken
+
+
 def start_moto(host: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """moto's server in its own process, so the app and the fake AWS use both cores."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,7 +183,7 @@ class LocalStack:
         return {
             "http": f"http://{self.host}:{rest}", "ws": gateway.url, "management": gateway.management_url,
             "aws": moto_url, "table": outputs["TableName"], "pollers": ", ".join(sources) or "none",
-            "platforms": fake_platforms, "web": web,
+            "platforms": fake_platforms, "web": web, "bucket": outputs["AnalyticsBucketName"],
         }
 
     def _start_web(self, rest_url: str, ws_url: str) -> str:
@@ -261,6 +275,13 @@ def main(argv: list[str] | None = None) -> int:
         fake_platforms_port=_port("FAKE_PLATFORMS_PORT", 8025),
         web_port=_port("WEB_PORT", 8080),
     )
+    taken = taken_ports(args.host, {"HTTP_PORT": stack.http_port, "WS_PORT": stack.ws_port,
+                                    "WS_MANAGEMENT_PORT": stack.management_port, "MOTO_PORT": stack.moto_port})
+    if taken:  # -- issue 11: say which port, and how to choose another --
+        for name, port in taken.items():
+            print(f"local stack cannot start: port {port} ({name}) is taken - another `make dev`? "
+                  f"Stop it, or choose another port: {name}=<port> make dev", file=sys.stderr, flush=True)
+        return 1
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -277,6 +298,12 @@ def main(argv: list[str] | None = None) -> int:
         urls["clock"], clock_server = start_simulated_clock(args.host, clock_port)
         stack._closers.append(clock_server.shutdown)
         print(f"  clock       {urls['clock']}/clock (simulated)", flush=True)
+    # -- issue 11: the CLI (chalicelib/cli/local_stack.py) finds this stack through .local-data/stack.json --
+    from chalicelib.cli.local_stack import remove_stack, write_stack
+
+    write_stack({"aws": urls["aws"], "region": os.environ["AWS_DEFAULT_REGION"], "bucket": urls["bucket"],
+                 "http": urls["http"], "ws": urls["ws"], "web": urls["web"], "pid": os.getpid()})
+    stack._closers.insert(0, remove_stack)
     print(f"ready: REST {urls['http']}  WebSocket {urls['ws']}  web {urls['web']}", flush=True)
     for name in ("http", "ws", "management", "aws", "table", "pollers", "platforms", "web"):
         print(f"  {name:<11} {urls[name]}", flush=True)
