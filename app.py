@@ -13,6 +13,15 @@ app = Chalice(app_name="cs-platform")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(middleware, "all")
 
+# -- issue 11: REST answers CORS for the agent console's origin only ------------------------------
+# CONSOLE_ORIGIN (e.g. https://console.example.com, the console's CloudFront origin; the local stack
+# sets its web server's) is read at import time: Chalice builds every route's OPTIONS answer from it,
+# so it must be set before the routes below are declared. Unset: no route answers CORS.
+if os.environ.get("CONSOLE_ORIGIN"):
+    from chalice import CORSConfig
+
+    app.api.cors = CORSConfig(allow_origin=os.environ["CONSOLE_ORIGIN"], allow_headers=["If-Match"], max_age=600)
+
 
 # -- WebSocket chat (customers and agents) ---------------------------------------------------
 

@@ -153,6 +153,9 @@ class LocalStack:
         from local.desk_seed import configure_pool
 
         pool = configure_pool(session, moto_url, STAGE)
+        if "WEB_PORT" not in os.environ and taken_ports(self.host, {"WEB_PORT": self.web_port}):
+            self.web_port = free_port()  # the default is taken (another stack): CORS must name the real origin
+        os.environ.setdefault("CONSOLE_ORIGIN", f"http://{self.host}:{self.web_port}")
 
         app_module = importlib.import_module("app")
         from chalicelib import wiring
@@ -193,6 +196,10 @@ class LocalStack:
 
         build_bundles(lambda line: print(line, flush=True))
         config = {"api": rest_url, "ws": ws_url, "stage": STAGE, "demo_token_url": "/demo/token"}
+        if self.pool is not None:  # -- issue 11: the console signs in against the local Cognito pool --
+            config["cognito"] = {"region": self.pool.region, "user_pool_id": self.pool.user_pool_id,
+                                 "client_id": self.pool.client_id,
+                                 "endpoint": os.environ["AWS_ENDPOINT_URL"]}
 
         def demo_token(customer_id: str) -> str:
             return mint("customer", customer_id, name="Demo shopper")
