@@ -89,7 +89,9 @@ async function render() {
   const page = PAGES.find((p) => p.path === path) || PAGES[0];
   header.hidden = false;
   document.querySelector(".sign-out").textContent = t("signOut");
-  document.querySelector(".who").textContent = `${who.id} · ${who.role || "?"}`;
+  document.querySelector(".who").textContent = `${who.id} · ${t(`roles.${who.role}`)}`;
+  document.querySelector(".brand").textContent = t("brand");
+  document.title = t("brand");
   clear(document.querySelector(".nav"), allowed.map((p) => h("a", {
     href: `#/${p.path}`, "aria-current": p === page ? "page" : null }, t(p.label))));
   if (current && current.path === page.path && current.lang === lang()) {

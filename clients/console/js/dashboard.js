@@ -62,7 +62,7 @@ export async function mount(root, { api, refused }) {
         : h("p", { class: "empty" }, t("none")));
       clear(agents, h("table", {}, h("thead", {}, h("tr", {}, [t("name"), t("role"), t("status"), t("load")]
         .map((x) => h("th", { scope: "col" }, x)))), h("tbody", {}, floor.map((a) => h("tr", {},
-        h("td", {}, a.name, " (", a.agent_id, ")"), h("td", {}, a.role),
+        h("td", {}, a.name, " (", a.agent_id, ")"), h("td", {}, t(`roles.${a.role}`)),
         h("td", {}, h("span", { class: `dot ${a.status}`, "aria-hidden": "true" }), " ", t(a.status)),
         h("td", {}, `${a.load} / ${a.capacity}`))))));
     } catch (exc) {
@@ -74,7 +74,7 @@ export async function mount(root, { api, refused }) {
     const canvas = h("canvas", { role: "img", "aria-label": title });
     charts.append(h("figure", { class: "chart-box" }, h("figcaption", {}, title), canvas));
     live.push(new Chart(canvas, { ...config, options: { maintainAspectRatio: false, animation: false,
-      plugins: { legend: { position: "bottom" } }, ...(config.options || {}) } }));
+      plugins: { legend: { position: "bottom" } }, elements: { point: { radius: 4 } }, ...(config.options || {}) } }));
   }
 
   async function kpis() {
@@ -95,7 +95,7 @@ export async function mount(root, { api, refused }) {
     chart(Chart, t("volumeByChannel"), { type: "bar", data: { labels: report.volume_by_channel.map((v) => v.channel),
       datasets: [{ label: t("counters.conversations"), data: report.volume_by_channel.map((v) => v.conversations),
         backgroundColor: COLOURS }] } });
-    chart(Chart, t("firstResponse"), { type: "bar", data: { labels: ["bot", "human"], datasets: [{ label: t("firstResponse"),
+    chart(Chart, t("firstResponse"), { type: "bar", data: { labels: [t("bot"), t("human")], datasets: [{ label: t("firstResponse"),
       data: [report.first_response.avg_bot_first_response_seconds, report.first_response.avg_human_first_response_seconds],
       backgroundColor: [COLOURS[4], COLOURS[0]] }] } });
     chart(Chart, t("containment"), { type: "line", data: { labels: days, datasets: [{ label: "%", spanGaps: false,

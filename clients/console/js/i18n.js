@@ -49,6 +49,7 @@ const TEXTS = {
     trainingPending: "Version {0} is training…", intentName: "Intent name", forbiddenPage:
       "You do not have access to this page.", loading: "Loading…", error: "Error: {0}",
     newOffer: "New offer", sending: "Sending…", failedToSend: "Not sent: {0}",
+    roles: { agent: "agent", supervisor: "supervisor", admin: "admin" }, bot: "bot", human: "human",
   },
   zh: {
     brand: "客服工作台", language: "语言", signOut: "退出登录", signInTitle: "登录客服工作台",
@@ -93,6 +94,7 @@ const TEXTS = {
     training: "训练", kbVersion: "知识库版本 {0}", liveModel: "线上模型：版本 {0}", noModel: "尚无线上模型",
     trainingPending: "版本 {0} 正在训练…", intentName: "意图名称", forbiddenPage: "您无权访问此页面。",
     loading: "加载中…", error: "错误：{0}", newOffer: "新会话", sending: "发送中…", failedToSend: "未发送：{0}",
+    roles: { agent: "客服", supervisor: "主管", admin: "管理员" }, bot: "机器人", human: "人工",
   },
 };
 
