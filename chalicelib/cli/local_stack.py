@@ -76,7 +76,9 @@ def resolve_target(bucket: str | None, env: Mapping[str, str] | None = None,
                    stack_file: Path | None = None) -> Target:
     env = os.environ if env is None else env
     stack_file = stack_file or STACK_FILE
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    # an explicit endpoint (moto, LocalStack) answers in any region; boto3's default is us-east-1
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ("us-east-1" if env.get("AWS_ENDPOINT_URL")
+                                                                        else None)
     if not env.get("AWS_ENDPOINT_URL"):
         stack = read_stack(stack_file) if not (bucket or env.get("ANALYTICS_BUCKET_NAME")) else None
         if stack is not None:

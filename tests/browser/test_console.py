@@ -17,6 +17,7 @@ from console_support import Customer, access_token, console_url, desk_users, sig
 from playwright.sync_api import expect
 
 BOT_LIVE = "bot: model kb-v"
+expect.set_options(timeout=30_000)  # a loaded two-core machine: wait with a deadline, not a fixed pause
 
 
 def _api(stack: BrowserStack, path: str, token: str) -> int:

@@ -31,9 +31,10 @@ export async function mount(root, { api, session, config, showBanner, refused })
   // -- socket --------------------------------------------------------------------------------------
   const socket = new AgentSocket({ url: config.ws, token: () => session.token() });
   socket.addEventListener("state", (e) => showBanner(e.detail === "reconnecting" ? t("reconnecting") : ""));
+  let resyncing = false;
   socket.addEventListener("open", () => {
+    resyncing = true; // a status asked for meanwhile is sent after the work frame (frames may be handled in parallel)
     socket.send({ action: "work" });
-    if (pendingStatus) { socket.send({ action: "setStatus", status: pendingStatus }); pendingStatus = null; }
     if (state.selected) loadContext(state.selected);
   });
   socket.addEventListener("frame", (e) => onFrame(e.detail));
@@ -42,6 +43,8 @@ export async function mount(root, { api, session, config, showBanner, refused })
     switch (frame.type) {
       case "work": {
         state.status = (frame.agent && frame.agent.status) || state.status;
+        resyncing = false;
+        if (pendingStatus && socket.send({ action: "setStatus", status: pendingStatus })) pendingStatus = null;
         state.offers = new Map(frame.offers.map((o) => [o.conversation_id, o]));
         for (const item of frame.assigned) ensure(item.conversation_id, item);
         break;
@@ -136,14 +139,40 @@ export async function mount(root, { api, session, config, showBanner, refused })
   }
 
   // -- side: status, offers, conversation list -------------------------------------------------------
+  // Each part is rebuilt only when what it shows changed: a button replaced between a person's
+  // mouse-down and mouse-up would swallow the click. The countdown ticks in place.
+  const drawn = { status: null, offers: null, list: null };
   function drawSide() {
     const labels = { online: t("online"), away: t("away"), offline: t("offline") };
+    const offerKey = [...state.offers.keys()].join(",");
+    const listKey = JSON.stringify([...state.conversations.values()].map((c) => [c.id, c.customerName, c.customer,
+      c.channel, c.status, c.unread, c.id === state.selected]));
+    tickCountdowns();
+    if (drawn.status !== state.status) {
+      drawn.status = state.status;
+      drawStatus(labels);
+    }
+    if (drawn.offers !== offerKey) { drawn.offers = offerKey; drawOffers(); }
+    if (drawn.list !== listKey) { drawn.list = listKey; drawList(); }
+  }
+
+  function tickCountdowns() {
+    for (const el of offersBox.querySelectorAll(".countdown")) {
+      const offer = state.offers.get(el.dataset.cid);
+      if (offer) el.textContent = t("expiresIn", Math.max(0, Math.round(((offer.expires_ms || 0) - Date.now()) / 1000)));
+    }
+  }
+
+  function drawStatus(labels) {
     clear(statusBox, h("span", { class: `dot ${state.status}`, "aria-hidden": "true" }),
       h("strong", {}, labels[state.status] || state.status),
       state.status !== "online" ? h("button", { type: "button", class: "primary", onclick: () => setStatus("online") },
         t("goOnline")) : null,
       state.status !== "away" ? h("button", { type: "button", onclick: () => setStatus("away") }, t("goAway")) : null,
       state.status !== "offline" ? h("button", { type: "button", onclick: () => setStatus("offline") }, t("goOffline")) : null);
+  }
+
+  function drawOffers() {
     clear(offersBox, state.offers.size ? [...state.offers.values()].map((offer) => {
       const left = Math.max(0, Math.round(((offer.expires_ms || 0) - Date.now()) / 1000));
       const who = (offer.customer && (offer.customer.name || offer.customer.customer_id)) || offer.customer_id || "";
@@ -152,11 +181,14 @@ export async function mount(root, { api, session, config, showBanner, refused })
         h("div", { class: "meta" }, offer.channel ? h("span", { class: "chip" }, offer.channel) : null,
           offer.language ? h("span", { class: "chip" }, offer.language) : null,
           offer.reason ? h("span", {}, offer.reason) : null,
-          h("span", { class: "countdown" }, t("expiresIn", left))),
+          h("span", { class: "countdown", dataset: { cid: offer.conversation_id } }, t("expiresIn", left))),
         h("div", { class: "row" },
           h("button", { type: "button", class: "primary", onclick: () => accept(offer.conversation_id) }, t("accept")),
           h("button", { type: "button", onclick: () => decline(offer.conversation_id) }, t("decline"))));
     }) : h("p", { class: "empty" }, t("noOffers")));
+  }
+
+  function drawList() {
     const convs = [...state.conversations.values()];
     clear(convList, convs.length ? convs.map((c) => h("li", {}, h("button", {
       type: "button", "aria-current": c.id === state.selected ? "true" : "false", onclick: () => select(c.id) },
@@ -169,7 +201,7 @@ export async function mount(root, { api, session, config, showBanner, refused })
   // Sent on the socket (offers arrive there); asked before it is open, it is sent once it opens.
   let pendingStatus = null;
   function setStatus(status) {
-    if (!socket.send({ action: "setStatus", status })) pendingStatus = status;
+    if (resyncing || !socket.send({ action: "setStatus", status })) pendingStatus = status;
   }
 
   // -- the selected conversation --------------------------------------------------------------------
@@ -387,7 +419,6 @@ export async function mount(root, { api, session, config, showBanner, refused })
   }
   socket.connect();
   ticking = setInterval(() => {
-    for (const el of offersBox.querySelectorAll(".offer")) void el;
     if (state.offers.size) {
       for (const [cid, offer] of state.offers) if (offer.expires_ms && offer.expires_ms < Date.now() - 2000) state.offers.delete(cid);
       drawSide();
