@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test lint install package bench deploy-infra deploy clean
+.PHONY: dev test lint install package bench deploy-infra deploy deploy-clients clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,9 @@ deploy-infra: install  ## the stage's tables, queues, stream and bucket (needs A
 
 deploy: deploy-infra  ## then the functions and APIs (chalice package + CloudFormation, code from S3)
 	$(BIN)/python -m infra.deploy_app --stage $(STAGE)
+
+deploy-clients: install  ## the chat widget and SDK bundles on S3 + CloudFront (infra/clients.yaml)
+	$(BIN)/python -m infra.deploy_clients --stage $(STAGE)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .local-data test-output clients/js/node_modules clients/js/dist \

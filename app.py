@@ -238,3 +238,32 @@ def customers_merge_undo(customer_id, audit_id):
     from chalicelib.customers import api
 
     return api.undo_merge(app.current_request, customer_id, audit_id)
+
+
+# -- clients: guest tokens, CORS ------------------------------------------------------------------
+
+
+@app.middleware("http")
+def cors_headers(event, get_response):
+    """Listed origins (CORS_ALLOWED_ORIGINS) get CORS headers on every REST answer; others none."""
+    from chalicelib.clients.cors import header
+
+    response = get_response(event)
+    response.headers.update(wiring.cors_policy().response_headers(header(event.headers, "origin")))
+    return response
+
+
+@app.route("/auth/guest", methods=["POST"], cors=False)  # its CORS comes from the middleware above
+def auth_guest():
+    """A short-lived token for a new guest customer, or the same guest's renewed (off unless GUEST_CHAT_ENABLED)."""
+    from chalicelib.clients.api import guest_token
+
+    return guest_token(wiring.guest_tokens(), app.current_request)
+
+
+@app.route("/auth/guest", methods=["OPTIONS"], cors=False)
+def auth_guest_preflight():
+    from chalicelib.clients.cors import header
+
+    status, headers = wiring.cors_policy().preflight(header(app.current_request.headers, "origin"))
+    return Response(body="", status_code=status, headers=headers)

@@ -411,6 +411,23 @@ def customers() -> Any:
     return CustomerService(identity_store(), conversation_store())
 
 
+# -- clients (issue 10): guest tokens for the chat widget, CORS for the routes browsers call ------
+
+
+@_cached
+def guest_tokens() -> Any:
+    from chalicelib.clients.guest import GuestSettings, GuestTokens
+
+    return GuestTokens(client("dynamodb"), settings().table_name, secrets().require, GuestSettings.from_env())
+
+
+@_cached
+def cors_policy() -> Any:
+    from chalicelib.clients.cors import CorsPolicy
+
+    return CorsPolicy.from_env()
+
+
 # -- issue 11: agents sign in with the Cognito user pool (infra/agents-auth.yaml) ---------------
 
 

@@ -212,6 +212,8 @@ class LocalStack:
             # the default port is taken (another local stack): any free port will do, it is printed
             web = WebServer(self.host, 0, config, demo_token=demo_token).start()
         self._closers.append(web.stop)
+        # the pages call REST from another port: their origin may (CORS, chalicelib/clients/cors.py)
+        os.environ.setdefault("CORS_ALLOWED_ORIGINS", f"{web.url},http://localhost:{web.port}")
         return web.url + "/"
 
     def _start_fake_platforms(self) -> str:

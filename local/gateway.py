@@ -6,6 +6,13 @@ app's handlers, refuses the handshake when `$connect` answers non-2xx, closes fr
 32 KB with code 1009, and serves the management API (`POST/GET/DELETE /@connections/{id}`, with
 or without the stage prefix) that the app's boto3 client posts to, answering 410 GoneException
 for connections it does not know. Each frame is a separate, concurrent invocation, as in AWS.
+
+-- clients: for tests and demos of reconnects, the management server also answers
+`GET /_control/connections` (id, customer/agent subject, connected time) and `POST /_control/drop`
+`{"subject": "<token sub>", "mode": "close"|"abort", "user_agent"?: "<part of it>"}`, which closes
+that subject's sockets (those whose User-Agent contains `user_agent`) from the gateway side
+(`close`: a close frame 1001, as API Gateway's limits do; `abort`: the TCP connection is cut without
+one, like a lost network). Local stack only.
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ class _Client:
     source_ip: str
     user_agent: str
     last_active: float = field(default_factory=time.time)
+    subject: str | None = None  # -- clients: the token's `sub`, for the drop control (never verified here)
 
 
 class WebSocketGateway:
@@ -174,12 +182,14 @@ class WebSocketGateway:
                 body = (result or {}).get("body") or ""
                 return _http_response(status, body)
         self._handshakes[id(websocket)] = (connection_id, {"source_ip": source_ip,
-                                                           "user_agent": request.headers.get("User-Agent", "")})
+                                                           "user_agent": request.headers.get("User-Agent", ""),
+                                                           "subject": _token_subject(query.get("token"))})
         return None
 
     async def _connection(self, websocket: ServerConnection) -> None:
         connection_id, identity = self._handshakes.pop(id(websocket))
-        client = _Client(connection_id, websocket, time.time(), identity["source_ip"], identity["user_agent"])
+        client = _Client(connection_id, websocket, time.time(), identity["source_ip"], identity["user_agent"],
+                         subject=identity["subject"])
         self._clients[connection_id] = client
         tasks: set[asyncio.Task[None]] = set()
         try:
@@ -285,6 +295,36 @@ class WebSocketGateway:
         return True
 
 
+    # -- clients: drop connections from the gateway side (tests of reconnect and resync) ----------
+
+    def connections(self) -> list[dict[str, Any]]:
+        return [{"connection_id": c.connection_id, "subject": c.subject, "connected_at": c.connected_at}
+                for c in list(self._clients.values())]
+
+    def drop(self, subject: str, mode: str, user_agent: str | None = None) -> int:
+        """Close (`close`: frame 1001) or cut (`abort`: no close frame) every socket of `subject`."""
+        if self._loop is None:
+            return 0
+        clients = [c for c in list(self._clients.values())
+                   if c.subject == subject and (not user_agent or user_agent in c.user_agent)]
+        for client in clients:
+            if mode == "abort":
+                self._loop.call_soon_threadsafe(client.websocket.transport.abort)
+            else:
+                asyncio.run_coroutine_threadsafe(client.websocket.close(1001, "Going away"), self._loop)
+        return len(clients)
+
+
+def _token_subject(token: str | None) -> str | None:
+    """The `sub` claim of a JWT, unverified (the app verifies tokens; this only labels sockets)."""
+    try:
+        payload = (token or "").split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return str(claims["sub"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _http_response(status: int, body: Any) -> Response:
     payload = body if isinstance(body, str) else json.dumps(body)
     reasons = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 500: "Internal Server Error"}
@@ -326,7 +366,18 @@ def _management_handler(gateway: WebSocketGateway) -> type[BaseHTTPRequestHandle
         def do_POST(self) -> None:
             connection_id = self._connection_id()
             data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if connection_id is None:
+            if urlsplit(self.path).path == "/_control/drop":  # -- clients
+                try:
+                    body = json.loads(data or b"{}")
+                    subject, mode = str(body["subject"]), body.get("mode", "close")
+                    user_agent = body.get("user_agent")
+                    if mode not in ("close", "abort") or not isinstance(user_agent, str | None):
+                        raise ValueError(mode)
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    self._answer(400, {"message": 'expected {"subject": "...", "mode": "close"|"abort"}'})
+                    return
+                self._answer(200, {"dropped": gateway.drop(subject, mode, user_agent)})
+            elif connection_id is None:
                 self._answer(404, {"message": "Not Found"}, "NotFoundException")
             elif len(data) > MAX_POST_BYTES:
                 self._answer(413, {"message": "Payload too large"}, "PayloadTooLargeException")
@@ -336,6 +387,9 @@ def _management_handler(gateway: WebSocketGateway) -> type[BaseHTTPRequestHandle
                 self._gone()
 
         def do_GET(self) -> None:
+            if urlsplit(self.path).path == "/_control/connections":  # -- clients
+                self._answer(200, {"connections": gateway.connections()})
+                return
             connection_id = self._connection_id()
             info = gateway.connection_info(connection_id) if connection_id else None
             self._answer(200, info) if info else self._gone()

@@ -24,6 +24,9 @@ class Sender(BaseModel):
 
 # Keys of `meta` that clients see (everything else in `meta` is internal: bot scores, platform ids).
 PUBLIC_META_KEYS = ("quick_replies",)
+# -- clients: what the SDK turns into queue / agent / survey events, so they survive a reconnect
+# (resync replays messages, not the `queue` frames sent while the socket was down). Agents by name only.
+PUBLIC_META_KEYS += ("queue", "routing", "csat")
 
 
 class MessageDraft(BaseModel):
@@ -55,6 +58,8 @@ class Message(MessageDraft):
         view = self.model_dump(exclude={"ts_ms", "meta"}, exclude_none=True)
         # -- bot: the few meta keys a client renders (quick replies under the bot's suggestion) --
         public_meta = {k: self.meta[k] for k in PUBLIC_META_KEYS if self.meta and self.meta.get(k)}
+        if self.meta and isinstance(self.meta.get("agent"), dict) and self.meta["agent"].get("name"):
+            public_meta["agent"] = {"name": self.meta["agent"]["name"]}
         if public_meta:
             view["meta"] = public_meta
         return view

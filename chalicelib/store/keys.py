@@ -243,3 +243,14 @@ LIVE_STATS_SK = "LIVE"
 def live_stats_pk(day: str) -> str:
     """Atomic per-day counters of the live dashboard: UpdateItem ADD / GetItem pk=STATS#yyyy-mm-dd, sk=LIVE."""
     return f"STATS#{day}"
+
+
+# -- clients: guest visitors of the chat widget (rate limit of the guest token route) -------------
+
+
+def guest_rate_key(address_digest: str, window: int) -> tuple[str, str]:
+    """Guest tokens issued to one client address in one time window: UpdateItem pk=GUESTRATE#digest, sk=WINDOW#n.
+
+    `address_digest` is a keyed hash of the address (never the address itself); items expire by TTL.
+    """
+    return f"GUESTRATE#{address_digest}", f"WINDOW#{window}"

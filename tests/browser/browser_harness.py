@@ -24,6 +24,7 @@ class BrowserStack:
     ws: str
     web: str
     output: list[str] = field(repr=False)
+    control: str = ""  # the gateway's management server: `/_control/drop` cuts sockets (local/gateway.py)
 
     def wait_for_output(self, text: str, timeout: float = 180) -> str:
         """The first printed line containing `text`, waiting up to `timeout` seconds for it."""

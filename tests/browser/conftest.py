@@ -3,8 +3,9 @@
 Fixtures (use them from any test under tests/browser/):
 
 - `browser_stack` (session): `python -m local.devserver` on free ports (what `make dev` runs), with
-  `.http` (REST), `.ws` (WebSocket), `.web` (the web server, ending in `/`), `.output` (its printed
-  lines) and `.wait_for_output(text, timeout)`.
+  `.http` (REST), `.ws` (WebSocket), `.web` (the web server, ending in `/`), `.control` (the gateway's
+  management server, for `/_control/drop`), `.output` (its printed lines) and
+  `.wait_for_output(text, timeout)`.
 - `browser` (session): Chromium from `/usr/bin/chromium` (env `CHROMIUM` overrides), headless, with the
   flags this machine needs; Playwright gives every context a fresh profile. Missing Chromium fails
   the tests with how to install it; they are never skipped.
@@ -39,7 +40,8 @@ def browser_stack() -> Iterator[BrowserStack]:
 
     for ports, output in run_local_stack(env={"GUEST_CHAT_ENABLED": "true"}):
         yield BrowserStack(http=f"http://127.0.0.1:{ports['HTTP_PORT']}", ws=f"ws://127.0.0.1:{ports['WS_PORT']}",
-                           web=f"http://127.0.0.1:{ports['WEB_PORT']}/", output=output)
+                           web=f"http://127.0.0.1:{ports['WEB_PORT']}/", output=output,
+                           control=f"http://127.0.0.1:{ports['WS_MANAGEMENT_PORT']}")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,8 @@ from websockets.sync.client import connect
 
 
 def desk_users(stack: Any) -> dict[str, tuple[str, str]]:
-    """user name -> (password, role), as `make dev` printed them."""
+    """user name -> (password, role), as `make dev` printed them (after "ready": waits for them)."""
+    stack.wait_for_output("cognito ")
     text = "".join(stack.output)
     return {m[0]: (m[1], m[2]) for m in re.findall(r"sign-in\s+(\S+)\s+(\S+)\s+\((\w+)\)", text)}
 

@@ -13,6 +13,7 @@ class Stack:
     http: str
     ws: str
     output: list[str]
+    control: str = ""  # -- clients: the gateway's management server (local/gateway.py `/_control/...`)
 
 
 @pytest.fixture(scope="session")
@@ -21,4 +22,4 @@ def local_stack() -> Iterator[Stack]:
 
     for ports, output in run_local_stack():
         yield Stack(http=f"http://127.0.0.1:{ports['HTTP_PORT']}", ws=f"ws://127.0.0.1:{ports['WS_PORT']}",
-                    output=output)
+                    output=output, control=f"http://127.0.0.1:{ports['WS_MANAGEMENT_PORT']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 
@@ -12,6 +13,9 @@ from websockets.sync.client import connect
 
 
 def _banner(stack) -> tuple[dict[str, tuple[str, str]], str, str, str]:
+    deadline = time.monotonic() + 60  # the banner follows "ready": wait for its last line
+    while not any("cognito " in line for line in stack.output) and time.monotonic() < deadline:
+        time.sleep(0.1)
     text = "".join(stack.output)
     users = {m[0]: (m[1], m[2]) for m in re.findall(r"sign-in\s+(\S+)\s+(\S+)\s+\((\w+)\)", text)}
     pool, client = re.search(r"cognito\s+pool (\S+)\s+client (\S+)", text).groups()

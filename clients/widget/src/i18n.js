@@ -1,0 +1,108 @@
+/** Interface texts of the widget, English and Chinese. `pickLanguage` chooses one. */
+
+export const TEXTS = {
+  en: {
+    launcher: "Chat with us",
+    unread: (n) => `${n} unread`,
+    title: "Chat with us",
+    subtitleBot: "Our assistant answers at once",
+    subtitleAgent: (name) => `You are chatting with ${name}`,
+    subtitleQueue: "Waiting for a person",
+    close: "Close chat",
+    messages: "Messages",
+    message: "Message",
+    placeholder: "Type your question…",
+    send: "Send",
+    human: "Talk to a person",
+    humanRequested: "Asking for a person…",
+    loadOlder: "Show earlier messages",
+    you: "You",
+    bot: "Assistant",
+    system: "Notice",
+    sending: "Sending…",
+    notSent: "Not sent",
+    retry: "Retry",
+    reconnecting: "Connection lost. Reconnecting…",
+    offline: "You are offline. Messages will be sent when you are back online.",
+    connecting: "Connecting…",
+    queue: (position, minutes) => `You are number ${position} in the queue · about ${minutes} min`,
+    agentJoined: (name) => `${name} has joined the conversation.`,
+    queueNotice: (position, minutes) => `All our agents are busy. You are number ${position} in the queue; the estimated wait is about ${minutes} minute${minutes > 1 ? "s" : ""}.`,
+    quickReplies: "Suggestions",
+    surveyTitle: "How would you rate the help you received?",
+    stars: (n) => `${n} star${n === 1 ? "" : "s"}`,
+    ratingGroup: "Rating",
+    npsTitle: "How likely are you to recommend us to a friend? (optional)",
+    npsLow: "Not likely",
+    npsHigh: "Very likely",
+    comment: "Comment (optional)",
+    submitRating: "Send rating",
+    thanks: "Thank you for your feedback!",
+    pickStars: "Choose 1 to 5 stars first.",
+    errors: {
+      empty_field: "Please type a message first.",
+      text_too_long: "That message is too long (4,000 characters at most).",
+      forbidden: "This conversation is not available.",
+      default: "Something went wrong. Please try again.",
+    },
+    counter: (n, max) => `${n} / ${max}`,
+  },
+  zh: {
+    launcher: "在线咨询",
+    unread: (n) => `${n} 条未读`,
+    title: "在线咨询",
+    subtitleBot: "智能助手即时回复",
+    subtitleAgent: (name) => `${name} 正在为您服务`,
+    subtitleQueue: "正在等待人工客服",
+    close: "关闭对话",
+    messages: "消息",
+    message: "消息",
+    placeholder: "请输入您的问题…",
+    send: "发送",
+    human: "转人工",
+    humanRequested: "正在为您转接人工…",
+    loadOlder: "查看更早的消息",
+    you: "我",
+    bot: "智能助手",
+    system: "通知",
+    sending: "发送中…",
+    notSent: "未发送",
+    retry: "重试",
+    reconnecting: "连接已断开，正在重新连接…",
+    offline: "您已离线，恢复网络后消息会自动发送。",
+    connecting: "正在连接…",
+    queue: (position, minutes) => `您前面还有 ${position - 1} 位，排在第 ${position} 位 · 预计约 ${minutes} 分钟`,
+    agentJoined: (name) => `${name} 已加入对话。`,
+    queueNotice: (position, minutes) => `目前客服繁忙，您排在第 ${position} 位，预计等待约 ${minutes} 分钟。`,
+    quickReplies: "推荐问题",
+    surveyTitle: "请为本次服务评分",
+    stars: (n) => `${n} 星`,
+    ratingGroup: "评分",
+    npsTitle: "您有多大可能向朋友推荐我们？（可选）",
+    npsLow: "不太可能",
+    npsHigh: "非常可能",
+    comment: "留言（可选）",
+    submitRating: "提交评价",
+    thanks: "感谢您的评价！",
+    pickStars: "请先选择 1 到 5 星。",
+    errors: {
+      empty_field: "请先输入消息。",
+      text_too_long: "消息太长了（最多 4000 字）。",
+      forbidden: "无法访问此对话。",
+      default: "出了点问题，请重试。",
+    },
+    counter: (n, max) => `${n} / ${max}`,
+  },
+};
+
+/** `explicit` (an embed option) wins, then the page's `<html lang>`, then the browser's language. */
+export function pickLanguage(explicit, pageLang, browserLangs) {
+  for (const candidate of [explicit, pageLang, ...(browserLangs || [])]) {
+    if (!candidate) continue;
+    const tag = String(candidate).toLowerCase();
+    if (tag.startsWith("zh")) return "zh";
+    if (tag.startsWith("en")) return "en";
+    if (candidate === explicit) return "en"; // an explicit language we have no texts for
+  }
+  return "en";
+}
