@@ -26,7 +26,14 @@ $(NPM_STAMP): clients/js/package-lock.json
 	cd clients/js && npm run --silent build
 	touch $(NPM_STAMP)
 
-install: $(STAMP) $(NPM_STAMP)
+# -- issue 11: the console's one runtime library (Chart.js), pinned by its committed lockfile; no build step
+CONSOLE_STAMP := clients/console/node_modules/.installed-$(shell cksum < clients/console/package-lock.json | cut -d' ' -f1)
+
+$(CONSOLE_STAMP): clients/console/package-lock.json
+	cd clients/console && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CONSOLE_STAMP)
+
+install: $(STAMP) $(NPM_STAMP) $(CONSOLE_STAMP)
 
 # ARGS=--simulated-clock lets local/simulator.py drive the clock.
 dev: install  ## start the whole stack locally (moto, REST :8000, WebSocket :8001)
@@ -58,4 +65,4 @@ deploy-clients: install  ## the chat widget and SDK bundles on S3 + CloudFront (
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .local-data test-output clients/js/node_modules clients/js/dist \
-		clients/widget/dist
+		clients/widget/dist clients/console/node_modules

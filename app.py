@@ -33,6 +33,15 @@ OUTBOUND_QUEUE = os.environ.get("OUTBOUND_QUEUE_NAME", "cs-platform-dev-outbound
 WEBHOOK_CONTENT_TYPES = ["application/json", "application/xml", "text/xml", "text/plain",
                          "application/x-www-form-urlencoded"]
 
+# -- issue 11: REST answers CORS for the agent console's origin only ------------------------------
+# CONSOLE_ORIGIN (e.g. https://console.example.com, the console's CloudFront origin; the local stack
+# sets its web server's) is read at import time: Chalice builds every route's OPTIONS answer from it,
+# so it must be set before the routes below are declared. Unset: no route answers CORS.
+if os.environ.get("CONSOLE_ORIGIN"):
+    from chalice import CORSConfig
+
+    app.api.cors = CORSConfig(allow_origin=os.environ["CONSOLE_ORIGIN"], allow_headers=["If-Match"], max_age=600)
+
 
 # -- WebSocket chat (customers and agents) ---------------------------------------------------
 
@@ -61,13 +70,13 @@ def health():
     return {"status": "ok"}
 
 
-@app.route("/auth/guest", methods=["POST"])
+@app.route("/auth/guest", methods=["POST"], cors=False)  # its CORS comes from the middleware above
 def auth_guest():
     """A short-lived token for a new guest customer, or the same guest's renewed (off unless GUEST_CHAT_ENABLED)."""
     return services().guest_rest.token(app.current_request)
 
 
-@app.route("/auth/guest", methods=["OPTIONS"])
+@app.route("/auth/guest", methods=["OPTIONS"], cors=False)
 def auth_guest_preflight():
     return services().guest_rest.preflight(app.current_request)
 

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from chalicelib.analytics.publisher import InteractionPublisher
     from chalicelib.analytics.subscriber import InteractionSubscriber
     from chalicelib.auth.authenticator import AgentAuthenticator
+    from chalicelib.auth.cognito import AgentTokenVerifier
     from chalicelib.bot.api import KnowledgeBaseApi
     from chalicelib.bot.kb import KnowledgeBaseStore
     from chalicelib.bot.listener import BotResponder
@@ -217,7 +218,23 @@ class Services:
     def authenticator(self) -> AgentAuthenticator:
         from chalicelib.auth.authenticator import AgentAuthenticator
 
-        return AgentAuthenticator(self.secrets.require)
+        return AgentAuthenticator(self.agent_verifier.verify)
+
+    @once
+    def agent_verifier(self) -> AgentTokenVerifier:
+        """Agents' tokens: Cognito access tokens when COGNITO_USER_POOL_ID is configured, and HS256 JWTs."""
+        import os
+
+        from chalicelib.auth.cognito import AgentTokenVerifier, CognitoVerifier
+
+        pool_id = self.secrets.get("COGNITO_USER_POOL_ID")
+        cognito = None
+        if pool_id:
+            client_ids = [c.strip() for c in (self.secrets.get("COGNITO_CLIENT_IDS") or "").split(",")]
+            # COGNITO_JWKS_URL: the local stack's moto serves the pool's keys at its own address
+            cognito = CognitoVerifier(self.settings.region, pool_id, client_ids,
+                                      jwks_url=os.environ.get("COGNITO_JWKS_URL") or None)
+        return AgentTokenVerifier(lambda: self.secrets.require("AGENT_TOKEN_SECRET"), cognito)
 
     # -- observability ---------------------------------------------------------------------------
 
@@ -311,7 +328,8 @@ class Services:
         from chalicelib.chat.handler import ChatHandler
 
         return ChatHandler(self.settings, self.conversations, self.connection_store, self.notifier,
-                           self.secrets.require, self.metrics, agent_frame_handlers(self.workspace))
+                           self.secrets.require, self.metrics, self.agent_verifier.verify,
+                           agent_frame_handlers(self.workspace))
 
     # -- analytics (interaction stream, archive, KPIs) -------------------------------------------
 

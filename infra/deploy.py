@@ -3,7 +3,8 @@
     python -m infra.deploy --stage dev
 
 Creates or updates `cs-platform-<stage>-resources` from `infra/resources.yaml`, then the analytics
-catalogue (`infra/analytics.yaml`) over the bucket it created, and waits for both.
+catalogue (`infra/analytics.yaml`) over the bucket it created, then the agents' Cognito user pool
+(`infra/agents-auth.yaml`), and waits for each.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def main() -> None:
     if analytics.exists():
         deploy_stack(cfn, f"{APP_NAME}-{args.stage}-analytics", load_template(analytics),
                      {"AppName": APP_NAME, "Stage": args.stage, "AnalyticsBucketName": outputs["AnalyticsBucketName"]})
+    # -- issue 11: the agents' Cognito user pool and the console's app client --
+    auth = deploy_stack(cfn, f"{APP_NAME}-{args.stage}-agents-auth", load_template(INFRA_DIR / "agents-auth.yaml"),
+                        {"AppName": APP_NAME, "Stage": args.stage})
+    print(json.dumps(auth, indent=2))
     print(f"resources of stage {args.stage} are up; next: python -m infra.deploy_app --stage {args.stage}",
           file=sys.stderr)
 

@@ -69,6 +69,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def taken_ports(host: str, ports: dict[str, int]) -> dict[str, int]:
+    """The configured ports (name -> number) that something else already listens on."""
+    taken = {}
+    for name, port in ports.items():
+        if not port:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                taken[name] = port
+    return taken
+
+
 def start_moto(host: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """moto's server in its own process, so the app and the fake AWS use both cores."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,6 +133,8 @@ class LocalStack:
         self.moto_port = moto_port
         self._moto: subprocess.Popen[bytes] | None = None
         self._closers: list[Any] = []
+        self.desk: list[Any] = []  # -- issue 11: the seeded desk members (local/desk_seed.py)
+        self.pool: Any = None
 
     def start(self) -> dict[str, str]:
         import boto3
@@ -134,6 +150,13 @@ class LocalStack:
 
         session = boto3.session.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
         outputs = provision(session, STAGE)
+        # -- issue 11: the agents' Cognito pool (local/desk_seed.py), configured before the app reads it --
+        from local.desk_seed import configure_pool
+
+        pool = configure_pool(session, moto_url, STAGE)
+        if "WEB_PORT" not in os.environ and taken_ports(self.host, {"WEB_PORT": self.web_port}):
+            self.web_port = free_port()  # the default is taken (another stack): CORS must name the real origin
+        os.environ.setdefault("CONSOLE_ORIGIN", f"http://{self.host}:{self.web_port}")
 
         app_module = importlib.import_module("app")
         from chalicelib import services as composition
@@ -155,11 +178,16 @@ class LocalStack:
         from local.bot_seed import seed
 
         seed(lambda line: print(line, flush=True))
+        # -- issue 11: one admin, one supervisor and two agents who can sign in to the console --
+        from local.desk_seed import seed_desk
+
+        self.desk = seed_desk(session, pool)
+        self.pool = pool
         web = self._start_web(f"http://{self.host}:{rest}", gateway.url)
         return {
             "http": f"http://{self.host}:{rest}", "ws": gateway.url, "management": gateway.management_url,
             "aws": moto_url, "table": outputs["TableName"], "pollers": ", ".join(sources) or "none",
-            "platforms": fake_platforms, "web": web,
+            "platforms": fake_platforms, "web": web, "bucket": outputs["AnalyticsBucketName"],
         }
 
     def _start_web(self, rest_url: str, ws_url: str) -> str:
@@ -169,6 +197,10 @@ class LocalStack:
 
         build_bundles(lambda line: print(line, flush=True))
         config = {"api": rest_url, "ws": ws_url, "stage": STAGE, "demo_token_url": "/demo/token"}
+        if self.pool is not None:  # -- issue 11: the console signs in against the local Cognito pool --
+            config["cognito"] = {"region": self.pool.region, "user_pool_id": self.pool.user_pool_id,
+                                 "client_id": self.pool.client_id,
+                                 "endpoint": os.environ["AWS_ENDPOINT_URL"]}
 
         def demo_token(customer_id: str) -> str:
             return mint("customer", customer_id, name="Demo shopper")
@@ -258,6 +290,13 @@ def main(argv: list[str] | None = None) -> int:
         fake_platforms_port=_port("FAKE_PLATFORMS_PORT", 8025),
         web_port=_port("WEB_PORT", 8080),
     )
+    taken = taken_ports(args.host, {"HTTP_PORT": stack.http_port, "WS_PORT": stack.ws_port,
+                                    "WS_MANAGEMENT_PORT": stack.management_port, "MOTO_PORT": stack.moto_port})
+    if taken:  # -- issue 11: say which port, and how to choose another --
+        for name, port in taken.items():
+            print(f"local stack cannot start: port {port} ({name}) is taken - another `make dev`? "
+                  f"Stop it, or choose another port: {name}=<port> make dev", file=sys.stderr, flush=True)
+        return 1
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -274,13 +313,23 @@ def main(argv: list[str] | None = None) -> int:
         urls["clock"], clock_server = start_simulated_clock(args.host, clock_port)
         stack.on_stop(clock_server.shutdown)
         print(f"  clock       {urls['clock']}/clock (simulated)", flush=True)
+    # -- issue 11: the CLI (chalicelib/cli/local_stack.py) finds this stack through .local-data/stack.json --
+    from chalicelib.cli.local_stack import remove_stack, write_stack
+
+    write_stack({"aws": urls["aws"], "region": os.environ["AWS_DEFAULT_REGION"], "bucket": urls["bucket"],
+                 "http": urls["http"], "ws": urls["ws"], "web": urls["web"], "pid": os.getpid()})
+    stack.on_stop(remove_stack)
     print(f"ready: REST {urls['http']}  WebSocket {urls['ws']}  web {urls['web']}", flush=True)
     for name in ("http", "ws", "management", "aws", "table", "pollers", "platforms", "web"):
         print(f"  {name:<11} {urls[name]}", flush=True)
     print(f"  demo shop:  {urls['web']}   (chat widget; agent console: {urls['web']}console/)", flush=True)
-    print("  customer token: python -m local.token customer alice   (Ctrl-C stops the stack)", flush=True)
-    print("  social webhook: python -m local.webhook telegram \"hello\"   (replies: <platforms>/_control/requests)",
-          flush=True)
+    for member, password in stack.desk:  # -- issue 11 --
+        print(f"  sign-in     {member.username:<5} {password}  ({member.role})", flush=True)
+    if stack.pool is not None:
+        print(f"  cognito     pool {stack.pool.user_pool_id}  client {stack.pool.client_id}", flush=True)
+    print("  customer token: .venv/bin/python -m local.token customer alice   (Ctrl-C stops the stack)", flush=True)
+    print("  social webhook: .venv/bin/python -m local.webhook telegram \"hello\""
+          "   (replies: <platforms>/_control/requests)", flush=True)
     stopped.wait()
     stack.stop()
     return 0

@@ -66,13 +66,20 @@ class Pollers:
         for thread in self._threads:
             thread.join(5)
 
+    def log_failure(self, message: str, *args: Any) -> None:
+        """A failure with its traceback, except while stopping (Ctrl-C): then moto is going away too."""
+        if self._stop.is_set():
+            log.info(message + " (while stopping)", *args)
+        else:
+            log.exception(message, *args)
+
     def _guard(self, target: Any, source: Any, handler: Any) -> None:
         while not self._stop.is_set():
             try:
                 target(source, handler)
                 return
             except Exception:
-                log.exception("poller %s crashed; restarting", source.name)
+                self.log_failure("poller %s crashed; restarting", source.name)
                 self._stop.wait(1)
 
     def _function_name(self, source: Any) -> str:
@@ -111,7 +118,7 @@ class Pollers:
         try:
             result = self._invoke(handler, event, source)
         except Exception:
-            log.exception("SQS handler %s failed; the batch returns after its visibility timeout", source.name)
+            self.log_failure("SQS handler %s failed; the batch returns after its visibility timeout", source.name)
             return
         failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
@@ -150,7 +157,7 @@ class Pollers:
                 result = self._invoke(handler, event, source)
                 failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
             except Exception:
-                log.exception("Kinesis handler %s failed", source.name)
+                self.log_failure("Kinesis handler %s failed", source.name)
                 failed = [pending[0]["SequenceNumber"]]
             if not failed:
                 pending, retries = [], 0
@@ -189,7 +196,7 @@ class Pollers:
             try:
                 self._invoke(handler, event, source)
             except Exception:
-                log.exception("scheduled handler %s failed", source.name)
+                self.log_failure("scheduled handler %s failed", source.name)
 
 
 def _sqs_record(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:

@@ -9,18 +9,25 @@ and the Erlang C staffing table. All text is HTML-escaped; charts are plain SVG 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import datetime
 
     from .forecast import Forecast
     from .kpis import KpiReport
     from .staffing import StaffingRow
 
-PALETTE = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#dc2626", "#ca8a04"]
+# Ten distinguishable colours: every channel of the platform (nine) gets its own.
+PALETTE = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#dc2626", "#ca8a04", "#db2777", "#4b5563",
+           "#65a30d"]
+# Not topics a desk acts on: small talk and the "no intent" bucket are left out of top intents and hot topics.
+NOT_TOPICS = frozenset({"unknown", "none", "", "greeting", "thanks", "goodbye", "smalltalk", "oos", "fallback"})
+MAX_X_LABELS = 8
+_Intentful = TypeVar("_Intentful", bound=Any)
 _W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 720, 240, 48, 12, 14, 36
 
 
@@ -52,7 +59,11 @@ def line_chart(
     y_fmt: str = "num",
     band: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> str:
-    """SVG line chart; ``labels`` name the x positions (a few are printed), None values break lines."""
+    """SVG line chart; ``labels`` name the x positions (a few are printed), None values break lines.
+
+    A label of "" is never printed (callers blank the labels that would crowd the axis); with no
+    positions at all the chart says "no data" instead of drawing an empty frame.
+    """
     n = max(len(labels), 1)
     values = [v for s in series.values() for v in s if v is not None]
     if band:
@@ -76,12 +87,17 @@ def line_chart(
             f'<text x="{_PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
             f"{escape(_fmt(tick, y_fmt))}</text>"
         )
-    step = max(1, n // 8)
-    for i in range(0, n, step):
+    printed = [i for i, label in enumerate(labels) if label]
+    step = max(1, -(-len(printed) // MAX_X_LABELS))
+    for i in printed[::step]:
         x, _ = xy(i, 0)
+        # the first and last labels hang inwards, so they are never clipped at the frame's edges
+        anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
         parts.append(
-            f'<text x="{x:.1f}" y="{_H - 14}" text-anchor="middle" class="tick">{escape(labels[i])}</text>'
+            f'<text x="{x:.1f}" y="{_H - 14}" text-anchor="{anchor}" class="tick">{escape(labels[i])}</text>'
         )
+    if not labels or not values:
+        parts.append(f'<text x="{_W / 2:.0f}" y="{_H / 2:.0f}" text-anchor="middle" class="label">no data</text>')
     if band:
         upper = [xy(i, v) for i, v in enumerate(band[1])]
         lower = [xy(i, v) for i, v in enumerate(band[0])][::-1]
@@ -222,7 +238,10 @@ def render_report(
                 "after handoff",
             ),
             _tile(
-                "Avg handle time", _fmt(k.handle_time.avg_agent_handle_seconds, "sec"), "agent resolutions"
+                "Avg handle time",
+                _fmt(k.handle_time.avg_handle_seconds, "sec"),
+                f"all {k.handle_time.resolutions} resolutions; agent-resolved "
+                f"{_fmt(k.handle_time.avg_agent_handle_seconds, 'sec')}",
             ),
             _tile("Resolution time", _fmt(k.resolution_time.avg_resolution_seconds, "sec")),
             _tile("First-contact resolution", _fmt(k.first_contact_resolution.fcr_rate, "pct")),
@@ -256,39 +275,41 @@ def render_report(
         f'<div class="tiles">{tiles}</div>',
     ]
 
-    hours = sorted({v.hour_start for v in k.volume_by_hour})
+    hours = hour_axis(k.start, k.end)
     index = {h: i for i, h in enumerate(hours)}
     by_channel: dict[str, list[float | None]] = defaultdict(lambda: [0.0] * len(hours))
     for v in k.volume_by_hour:
-        by_channel[v.channel][index[v.hour_start]] = float(v.messages_in)
+        hour = v.hour_start.replace(minute=0, second=0, microsecond=0)
+        if hour in index:
+            by_channel[v.channel][index[hour]] = float(v.messages_in)
     html.append(
         _section(
             "Inbound volume by channel",
-            line_chart(
-                dict(sorted(by_channel.items())),
-                [f"{h:%a %H:%M}" for h in hours],
-                title="Messages in per hour",
-            ),
-            "Customer messages per UTC hour.",
+            line_chart(dict(sorted(by_channel.items())), time_labels(hours), title="Messages in per hour"),
+            "Customer messages per UTC hour; hours without messages count as 0.",
         )
     )
 
-    days = [d.day.isoformat() for d in k.daily_trends]
+    trend_days, trends = day_axis(k.start, k.end), {d.day: d for d in k.daily_trends}
+    days = [f"{d:%d %b}" for d in trend_days]
+    daily = [trends.get(d) for d in trend_days]
     html.append(
         _section(
             "Bot containment and CSAT by day",
             line_chart(
                 {
                     "Containment %": [
-                        None if d.containment_rate is None else 100 * d.containment_rate
-                        for d in k.daily_trends
+                        None if d is None or d.containment_rate is None else 100 * d.containment_rate
+                        for d in daily
                     ]
                 },
                 days,
                 title="Containment",
                 y_max=100.0,
             )
-            + line_chart({"CSAT (1-5)": [d.avg_csat for d in k.daily_trends]}, days, title="CSAT", y_max=5.0),
+            + line_chart({"CSAT (1-5)": [None if d is None else d.avg_csat for d in daily]}, days, title="CSAT",
+                         y_max=5.0),
+            "Days without data leave a gap in the line.",
         )
     )
 
@@ -296,7 +317,7 @@ def render_report(
         _section(
             "Top intents",
             bar_chart(
-                [(i.intent, float(i.decisions)) for i in k.volume_by_intent[:10]],
+                [(i.intent, float(i.decisions)) for i in topics(k.volume_by_intent)[:10]],
                 title="Bot decisions by intent",
             ),
         )
@@ -318,7 +339,8 @@ def render_report(
             ),
         )
     )
-    if k.hot_topics:
+    hot = topics(k.hot_topics)
+    if hot:
         html.append(
             _section(
                 "Hot topics",
@@ -332,28 +354,21 @@ def render_report(
                             f"+{h.count_change}",
                             _fmt(h.growth, "pct") if h.growth is not None else "new",
                         ]
-                        for h in k.hot_topics[:10]
+                        for h in hot[:10]
                     ],
                 ),
                 "Intents rising against the previous period of equal length.",
             )
         )
-    html.append(
-        _section(
-            "SLA breaches",
-            bar_chart(
-                [
-                    ("First response", float(k.sla.first_response_breaches)),
-                    ("Resolution", float(k.sla.resolution_breaches)),
-                ],
-                title="SLA breaches by kind",
-            )
-            + _table(
-                ["Day", "Breaches"],
-                [[d.day.isoformat(), str(d.sla_breaches)] for d in k.daily_trends if d.sla_breaches],
-            ),
-        )
-    )
+    breach_days = [[d.day.isoformat(), str(d.sla_breaches)] for d in k.daily_trends if d.sla_breaches]
+    if not k.sla.tickets:
+        sla_body = '<p class="note">No tickets in this period.</p>'
+    else:
+        sla_body = bar_chart([("First response", float(k.sla.first_response_breaches)),
+                              ("Resolution", float(k.sla.resolution_breaches))], title="SLA breaches by kind")
+        sla_body += _table(["Day", "Breaches"], breach_days) if breach_days else (
+            '<p class="note">No ticket breached its SLA.</p>')
+    html.append(_section("SLA breaches", sla_body))
 
     if forecast is not None:
         html.append(
@@ -361,7 +376,7 @@ def render_report(
                 "Volume forecast (next 7 days)",
                 line_chart(
                     {"Forecast": forecast.values},
-                    [f"{t:%a %H:%M}" for t in forecast.timestamps],
+                    time_labels(list(forecast.timestamps)),
                     title="Forecast contacts per hour",
                     band=(forecast.lower, forecast.upper),
                 ),
@@ -371,36 +386,81 @@ def render_report(
     if staffing:
         rows = [
             [
-                f"{r.hour_start:%a %d %b %H:%M}",
-                f"{r.arrivals_per_hour:.0f}",
-                f"{r.traffic_erlangs:.1f}",
-                str(r.agents),
-                str(r.scheduled_agents),
-                _fmt(r.service_level, "pct"),
-                _fmt(r.asa_seconds, "sec"),
-                _fmt(r.occupancy, "pct"),
+                block_label(block[0].hour_start, block[-1].hour_start),
+                f"{sum(r.arrivals_per_hour for r in block) / len(block):.1f}",
+                f"{max(r.traffic_erlangs for r in block):.2f}",
+                str(block[0].agents),
+                str(block[0].scheduled_agents),
+                _fmt(min(r.service_level for r in block), "pct"),
+                _fmt(max(r.asa_seconds for r in block), "sec"),
+                _fmt(max(r.occupancy for r in block), "pct"),
             ]
-            for r in staffing
-            if r.arrivals_per_hour > 0
+            for block in staffing_blocks(staffing)
         ]
         html.append(
             _section(
                 "Staffing (Erlang C)",
-                _table(
-                    [
-                        "Hour (UTC)",
-                        "Contacts",
-                        "Erlangs",
-                        "Agents",
-                        "Scheduled",
-                        "Service level",
-                        "ASA",
-                        "Occupancy",
-                    ],
-                    rows,
-                ),
-                "Agents needed per hour for the service-level target; hours without contacts omitted.",
+                _table(["Hours (UTC)", "Contacts / hour", "Erlangs (peak)", "Agents", "Scheduled",
+                        "Service level (worst)", "ASA (worst)", "Occupancy (peak)"], rows)
+                if rows else '<p class="note">No contacts are forecast.</p>',
+                "Agents needed for the service-level target; consecutive hours that need the same number of "
+                "agents are one row, hours with no forecast contacts are omitted.",
             )
         )
     html.append("</body></html>")
     return "\n".join(html)
+
+
+# --------------------------------------------------------------------------- axes and grouping
+
+
+def hour_axis(start: datetime, end: datetime) -> list[datetime]:
+    """Every UTC hour from ``start`` to before ``end`` (no hour skipped, so a quiet hour shows as 0)."""
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    hours: list[datetime] = []
+    while hour < end and len(hours) < 24 * 120:
+        hours.append(hour)
+        hour += timedelta(hours=1)
+    return hours
+
+
+def day_axis(start: datetime, end: datetime) -> list[date]:
+    days: list[date] = []
+    day = start.date()
+    while datetime.combine(day, time(0), tzinfo=start.tzinfo) < end and len(days) < 400:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def time_labels(hours: Sequence[datetime]) -> list[str]:
+    """Axis labels for hourly positions: times within a two-day span, else dates at midnight only."""
+    if len(hours) <= 48:
+        return [f"{h:%a %H:%M}" for h in hours]
+    return [f"{h:%d %b}" if h.hour == 0 or i == 0 else "" for i, h in enumerate(hours)]
+
+
+def topics(rows: Sequence[_Intentful]) -> list[_Intentful]:
+    """Rows whose intent is a business topic (no small talk, no "unknown")."""
+    return [r for r in rows if (r.intent or "").strip().lower() not in NOT_TOPICS]
+
+
+def staffing_blocks(rows: Sequence[StaffingRow]) -> list[list[StaffingRow]]:
+    """Consecutive hours with contacts that need the same agents, grouped (a day of 24 equal rows is one)."""
+    blocks: list[list[StaffingRow]] = []
+    for row in rows:
+        if row.arrivals_per_hour < 0.05:
+            continue
+        last = blocks[-1][-1] if blocks else None
+        if (last is not None and row.hour_start - last.hour_start == timedelta(hours=1)
+                and row.hour_start.date() == last.hour_start.date()
+                and (row.agents, row.scheduled_agents) == (last.agents, last.scheduled_agents)):
+            blocks[-1].append(row)
+        else:
+            blocks.append([row])
+    return blocks
+
+
+def block_label(first: datetime, last: datetime) -> str:
+    end = last + timedelta(hours=1)
+    return f"{first:%a %d %b %H:%M}" if first == last else f"{first:%a %d %b %H:%M}–{end:%H:%M}"

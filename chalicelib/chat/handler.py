@@ -43,8 +43,10 @@ class ConnectResult:
 class ChatHandler:
     def __init__(self, settings: Settings, service: ConversationService, connections: ConnectionStore,
                  notifier: Notifier, secret: Callable[[str], str], metrics: Metrics,
-                 extension: FrameExtension | None = None) -> None:
+                 verify_agent: Callable[[str | None], tokens.AgentClaims], extension: FrameExtension | None = None,
+                 ) -> None:
         self._settings = settings
+        self._verify_agent = verify_agent  # Cognito access tokens and company-issued HS256 JWTs
         self._service = service
         self._connections = connections
         self._notifier = notifier
@@ -65,7 +67,7 @@ class ChatHandler:
 
     def _connect_agent(self, connection_id: str, context: Mapping[str, Any], token: str | None) -> ConnectResult:
         try:
-            claims = tokens.verify_agent(token, self._secret("AGENT_TOKEN_SECRET"))
+            claims = self._verify_agent(token)
             self._extension.agent_gate(claims)
         except DomainError as exc:
             self._metrics.add_metric(name="ConnectionsRefused", unit=MetricUnit.Count, value=1)

@@ -33,6 +33,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the selected command; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    return int(args.handler(args) or 0)
+    """Parse ``argv`` and run the selected command; returns the exit code.
+
+    What a user can fix is said in one line on stderr (exit 2: missing file or configuration,
+    unreachable URL, invalid option value), not as a traceback; Ctrl-C exits 130 quietly.
+    """
+    import sys
+    import urllib.error
+
+    from pydantic import ValidationError
+
+    from .local_stack import NotConfigured
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except NotConfigured as exc:
+        sys.stderr.write(f"{parser.prog} {args.command}: {exc}\n")
+    except FileNotFoundError as exc:
+        sys.stderr.write(f"{parser.prog} {args.command}: no such file: {exc.filename}\n")
+    except urllib.error.URLError as exc:  # refused connections and DNS errors, with the URL asked for
+        url = getattr(exc, "url", None) or getattr(args, "api", None) or "the server"
+        sys.stderr.write(f"{parser.prog} {args.command}: cannot reach {url}: {exc.reason}\n")
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
+        sys.stderr.write(f"{parser.prog} {args.command}: {problems}\n")
+    except _aws_errors() as exc:
+        sys.stderr.write(f"{parser.prog} {args.command}: {exc}\n")
+    return 2
+
+
+def _aws_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    return (EndpointConnectionError, NoCredentialsError, NoRegionError)

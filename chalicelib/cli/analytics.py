@@ -6,7 +6,8 @@
 
 Data: ``--data DIR`` reads a local copy of the archive (``events/dt=.../hour=.../*.jsonl.gz``);
 otherwise ``--bucket NAME`` (default: ANALYTICS_BUCKET_NAME with its placeholders resolved) is
-read with boto3, which honours AWS_ENDPOINT_URL (the local stack's moto). Queries run on DuckDB
+read with boto3, which honours AWS_ENDPOINT_URL; with none of these set, the running local stack
+(``make dev``) is found by itself, and without one the command says exactly what to set. Queries run on DuckDB
 (a development dependency); ``--engine athena`` uses the stage's Athena settings instead.
 ``from``/``to`` are UTC dates (``to`` included) or ISO datetimes. Progress goes to stderr.
 """
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .local_stack import NotConfigured, resolve_bucket_name, resolve_target, s3_client
 from .progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -90,15 +92,13 @@ def _engine(args: argparse.Namespace) -> Any:
     from chalicelib.analytics.kpis import DuckDBEngine
 
     if args.data:
+        if not args.data.is_dir():
+            raise NotConfigured(f"--data {args.data}: no such directory")
         return DuckDBEngine(args.data)
-    import boto3
-
-    bucket = args.bucket
-    if not bucket:
-        from chalicelib.services import services
-
-        bucket = services().bucket_name
-    return DuckDBEngine(s3_client=boto3.client("s3"), bucket=bucket)
+    # the environment's AWS, else the running local stack (.local-data/stack.json), else what to set
+    target = resolve_target(args.bucket)
+    s3 = s3_client(target)
+    return DuckDBEngine(s3_client=s3, bucket=resolve_bucket_name(target.bucket, target.region, s3))
 
 
 def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
@@ -130,6 +130,8 @@ def _num(value: float | None, unit: str = "") -> str:
 
 
 def kpi_summary(report: Any) -> list[str]:
+    from chalicelib.analytics.report import topics
+
     k = report
     conversations = sum(v.conversations for v in k.volume_by_channel)
     return [
@@ -143,14 +145,16 @@ def kpi_summary(report: Any) -> list[str]:
         f"first response        bot {_num(k.first_response.avg_bot_first_response_seconds, ' s')}  "
         f"human {_num(k.first_response.avg_human_first_response_seconds, ' s')}",
         f"avg handle time       {_num(k.handle_time.avg_handle_seconds, ' s')} "
-        f"(agent {_num(k.handle_time.avg_agent_handle_seconds, ' s')})",
+        f"(all {k.handle_time.resolutions} resolutions; agent-resolved "
+        f"{_num(k.handle_time.avg_agent_handle_seconds, ' s')})",
         f"avg queue wait        {_num(k.queue_wait.avg_wait_seconds, ' s')}  abandonment "
         f"{_pct(k.abandonment.abandonment_rate)}",
         f"first-contact resol.  {_pct(k.first_contact_resolution.fcr_rate)}",
         f"CSAT                  {_num(k.csat.avg_score)} / 5 ({k.csat.responses} responses)   "
         f"NPS {_num(k.nps.nps)} ({k.nps.responses})",
         f"SLA breach rate       {_pct(k.sla.breach_rate)} ({k.sla.breached_tickets}/{k.sla.tickets} tickets)",
-        "top intents           " + ", ".join(f"{i.intent} {i.decisions}" for i in k.volume_by_intent[:5]),
+        "top intents           " + (", ".join(f"{i.intent} {i.decisions}" for i in topics(k.volume_by_intent)[:5])
+                                     or "-"),
     ]
 
 

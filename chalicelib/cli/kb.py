@@ -7,8 +7,8 @@
 It talks to the deployed (or local) API rather than to the table, so imports are authorised (an
 admin or supervisor token: ``python -m local.token agent ada --role admin`` locally), versioned and
 followed by retraining exactly as edits made any other way. ``--api`` defaults to ``$KB_API`` or the
-local stack (http://127.0.0.1:8000), ``--token`` to ``$KB_TOKEN``. A CSV file is the examples file
-``text,label``; the answers file ``intent,answer_zh,answer_en`` comes with ``--answers``.
+local stack (http://127.0.0.1:$HTTP_PORT, 8000 by default), ``--token`` to ``$KB_TOKEN``. A CSV file is
+the examples file ``text,label``; the answers file ``intent,answer_zh,answer_en`` comes with ``--answers``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="SUBCOMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--api", default=os.environ.get("KB_API", "http://127.0.0.1:8000"), help="REST API base URL")
+        p.add_argument("--api", default=default_api(), help="REST API base URL (default: $KB_API, else the "
+                       "local stack on $HTTP_PORT or 8000)")
         p.add_argument("--token", default=os.environ.get("KB_TOKEN"), help="agent JWT (admin/supervisor to write)")
 
     imp = kb_sub.add_parser("import", help="import a KB JSON, or examples (+ answers) CSV")
@@ -56,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     st.set_defaults(handler=run_status)
 
 
+def default_api(env: dict[str, str] | None = None) -> str:
+    env = dict(os.environ) if env is None else env
+    return env.get("KB_API") or f"http://127.0.0.1:{env.get('HTTP_PORT') or 8000}"
+
+
 class ApiError(RuntimeError):
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"HTTP {status}: {body}")
@@ -73,6 +79,8 @@ def call(api: str, token: str | None, method: str, path: str, body: Any = None) 
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         raise ApiError(exc.code, exc.read().decode("utf-8", "replace")) from exc
+    except urllib.error.URLError as exc:
+        raise ConnectionError(f"cannot reach {request.full_url}: {exc.reason}") from exc
 
 
 def _fail(command: str, exc: Exception) -> int:

@@ -9,6 +9,7 @@ import pytest
 from chalicelib.analytics.api import MetricsApi, _PrefetchingAthena
 from chalicelib.analytics.kpis import KPI_QUERIES, AthenaEngine
 from chalicelib.auth.authenticator import AgentAuthenticator
+from chalicelib.auth.tokens import verify_agent
 from chalicelib.errors import Forbidden, InvalidInput
 
 
@@ -42,7 +43,8 @@ class FakeAthena:
 
 def _api(engine_factory):
     secrets = {"AGENT_TOKEN_SECRET": "s" * 40}
-    return MetricsApi(AgentAuthenticator(secrets.__getitem__), None, engine_factory, dict)
+    return MetricsApi(AgentAuthenticator(lambda token: verify_agent(token, secrets["AGENT_TOKEN_SECRET"])), None,
+                      engine_factory, dict)
 
 
 def test_kpis_on_athena_start_every_query_before_waiting():

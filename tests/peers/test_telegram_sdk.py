@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -133,7 +134,9 @@ def test_every_call_we_make_is_one_python_telegram_bots_bot_makes_alike(name):
         for method, params in ours:
             await _as_ptb_call(bot, method, params)
 
-    asyncio.run(replay())
+    # A thread of its own: the browser tests' Playwright keeps an event loop running on this thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, replay()).result()
     assert [m for m, _ in recorder.sent] == [m for m, _ in ours]
     for (_, mine), (_, sent) in zip(ours, recorder.sent, strict=True):
         assert sent == mine  # same parameters, nothing dropped, nothing it would add
