@@ -98,7 +98,8 @@ class NluModel:
             return []
         centred = self._centred(texts)
         z = self._logits_from(centred, texts)
-        judged = judge_many(list(texts), centred, self.judgement)
+        # the rules and the heads' n-grams read the same bounded view of a long message as the intent n-grams
+        judged = judge_many([embedding.lexical_view(t) for t in texts], centred, self.judgement)
         return [Judged(self._decide(t, row), wants_human=h, sentiment=s)
                 for t, row, (h, s) in zip(texts, z, judged, strict=True)]
 
