@@ -47,12 +47,17 @@ _REQUEST_EN = re.compile(
     r"phone me|ring me)\b"
 )
 _NOT_A_REQUEST_EN = re.compile(
-    r"\b(?:are you|is this|am i talking to) (?:a |an )?(?:human|bot|robot|real person)\b"
+    r"\b(?:are you|is this|am i talking to) (?:a |an )?(?:human|bot|robot|real person)\b|"
+    r"\b(?:you can |you may |just )?call me (?!back\b|now\b|asap\b|please\b|on\b|at\b|when\b|today\b|"
+    r"tomorrow\b|later\b)[a-z]+"
 )
 
 _NEGATION_ZH = re.compile(
-    r"(?:不用|不需要|无需|不必|别|不要|甭|用不着|没必要|先不|暂时不|不想)(?:再|帮我|给我|麻烦)?(?:转|找|接|叫|要|打|回)?"
+    r"(?:不用|不需要|无需|不必|别|不要|甭|用不着|没必要|先不|暂时不|不想|不找|没要|没说要|没让|没叫)"
+    r"(?:再|帮我|给我|麻烦)?(?:转|找|接|叫|要|打|回)?"
 )
+# a request phrase followed by a refusal: 人工就不用了, 转人工就算了
+_NEGATION_AFTER_ZH = re.compile(r"^.{0,2}(?:就|也|先|暂时)?(?:不用|不需要|算了|免了|没必要)")
 _NEGATION_EN = re.compile(
     r"\b(?:no need (?:for|to)|don'?t (?:need|want)|do not (?:need|want)|not (?:necessary|needed)|"
     r"no|never mind|"
@@ -67,6 +72,8 @@ def _normalise(text: str) -> str:
 def _negated_zh(text: str, start: int) -> bool:
     """A negation word right before the match (at most 3 chars apart)."""
     window = text[max(0, start - 6) : start]
+    if window.endswith(("不", "没")):  # 不找人工, 没转人工
+        return True
     return bool(re.search(_NEGATION_ZH.pattern + r".{0,2}$", window)) and "不是" not in window[-2:]
 
 
@@ -75,14 +82,27 @@ def _negated_en(text: str, start: int) -> bool:
     return bool(_NEGATION_EN.search(window))
 
 
-def wants_human(text: str) -> bool:
-    """True if ``text`` asks for a human agent (Chinese or English)."""
+def rule_signal(text: str) -> int:
+    """``1``: a request phrase that is not negated; ``-1``: only negated ones (不用转人工了, "no need
+    for an agent") or "are you a human?"; ``0``: the rules see nothing either way."""
     t = _normalise(text)
     t = _LOOKALIKES_ZH.sub("　", t)
     t = _LOOKALIKES_EN.sub(" ", t)
+    negated = False
     for m in _REQUEST_ZH.finditer(t):
-        if not _negated_zh(t, m.start()):
-            return True
+        if not _negated_zh(t, m.start()) and not _NEGATION_AFTER_ZH.search(t[m.end() :]):
+            return 1
+        negated = True
     if _NOT_A_REQUEST_EN.search(t):
         t = _NOT_A_REQUEST_EN.sub(" ", t)
-    return any(not _negated_en(t, m.start()) for m in _REQUEST_EN.finditer(t))
+        negated = True
+    for m in _REQUEST_EN.finditer(t):
+        if not _negated_en(t, m.start()):
+            return 1
+        negated = True
+    return -1 if negated else 0
+
+
+def wants_human(text: str) -> bool:
+    """True if the rules find a request for a human agent in ``text`` (Chinese or English)."""
+    return rule_signal(text) == 1

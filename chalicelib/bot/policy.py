@@ -2,11 +2,14 @@
 
 Rules, in order (the first that applies wins; thresholds from :class:`PolicyConfig`, env ``BOT_*``):
 
-1. **Handoff on request** - the customer asks for a person (:func:`chalicelib.bot.handoff.wants_human`:
-   转人工, 人工客服, "I want a human", ...; look-alikes such as 人工智能 or 转账 do not count).
+1. **Handoff on request** - the customer asks for a person (转人工, 人工客服, "I want a human", 搵个真人,
+   "can someone from your team call me", ...; look-alikes such as 人工智能, 人工费 or 转账 do not count):
+   the rules of :mod:`chalicelib.bot.handoff` for the clear cases, the model's learned handoff head
+   for the rest (:mod:`chalicelib.bot.nlu.judgement`).
 2. **Handoff for VIPs** - the customer (token claim / profile ``vip``) is VIP (``BOT_HANDOFF_VIP``, on).
-3. **Handoff on strong negative sentiment** - :func:`chalicelib.bot.sentiment.analyse` flags anger, or
-   the score is at or below ``BOT_NEGATIVE_SENTIMENT`` (-0.6).
+3. **Handoff on strong negative sentiment** - the sentiment (the model's learned head with the lexicon
+   of :mod:`chalicelib.bot.sentiment` among its inputs) flags anger, or its score is at or below
+   ``BOT_NEGATIVE_SENTIMENT`` (-0.6).
 4. **Quick-reply click** - the text is exactly the title of a KB entry the bot offered: answer it.
 5. **Small talk** - greeting / thanks / goodbye get the built-in reply.
 6. **Answer** - confidence >= ``BOT_ANSWER_THRESHOLD`` (0.6) and the runner-up is more than
@@ -17,7 +20,8 @@ Rules, in order (the first that applies wins; thresholds from :class:`PolicyConf
    and the ``BOT_MAX_MISSES``-th (3) consecutive miss hands over to a human instead. An answer or
    small talk resets the count; a suggestion leaves it as it is.
 
-Without a trained model, rules 1-3 still apply and any other message is handed over at once, with a
+Without a trained model (or with an artifact older than the learned heads) the rules alone decide 1
+and 3; without a model, rules 1-3 still apply and any other message is handed over at once, with a
 "not trained yet" explanation. Replies are in the customer's language (``Prediction.language``).
 """
 
@@ -124,9 +128,12 @@ class DialoguePolicy:
     def decide(self, message: str, live: Any, *, misses: int = 0, vip: bool = False) -> Decision:
         """Decide on one customer message. ``live`` is a :class:`~chalicelib.bot.serving.LiveModel` or None."""
         cfg = self.config
-        prediction = live.model.predict(message) if live is not None else None
+        # One embedding of the message serves the intent, the handoff head and the sentiment head.
+        judged = live.model.judge(message) if live is not None else None
+        prediction = judged.prediction if judged is not None else None
         language = prediction.language if prediction is not None else _language(message)
-        sentiment = analyse(message)
+        sentiment = judged.sentiment if judged is not None else analyse(message)
+        asks_for_person = judged.wants_human if judged is not None else wants_human(message)
         version = live.version if live is not None else None
         base = {"language": language, "sentiment": sentiment, "model_version": version,
                 "intent": prediction.intent if prediction else None,
@@ -135,7 +142,7 @@ class DialoguePolicy:
         def handoff(reason: str, key: str = "handoff") -> Decision:
             return Decision("handoff", reason, text=text(key, language), misses=0, **base)
 
-        if wants_human(message):
+        if asks_for_person:
             return handoff("customer_request")
         if vip and cfg.handoff_vip:
             return handoff("vip")

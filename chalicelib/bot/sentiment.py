@@ -160,5 +160,9 @@ def analyse(text: str) -> Sentiment:
     angry = angry_hits > 0 or (raw < -2.5 and exclaim > 0)
     if angry:
         score = min(score, -0.5)
-    label = "negative" if score < -0.2 else "positive" if score > 0.2 else "neutral"
-    return Sentiment(label=label, score=round(score, 4), angry=angry)
+    return Sentiment(label=label_of(score), score=round(score, 4), angry=angry)
+
+
+def label_of(score: float) -> str:
+    """The label of a score in [-1, 1]: negative below -0.2, positive above 0.2."""
+    return "negative" if score < -0.2 else "positive" if score > 0.2 else "neutral"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import sys
 import time
 from collections import Counter
@@ -35,8 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bot_sub = bot.add_subparsers(dest="bot_command", required=True, metavar="SUBCOMMAND")
     ev = bot_sub.add_parser("evaluate", help="train on a CSV and evaluate on another")
     ev.add_argument("--task", choices=("intent", "handoff", "sentiment"), default="intent")
-    ev.add_argument("--train", type=Path, help="CSV text,label (intent task)")
-    ev.add_argument("--test", type=Path, required=True, help="CSV to evaluate on")
+    ev.add_argument("--train", type=Path, help="CSV text,label (intent task); with --cv for any task")
+    ev.add_argument("--rules-only", action="store_true",
+                    help="handoff/sentiment: score the rules alone, without the learned heads")
+    ev.add_argument("--test", type=Path, help="CSV to evaluate on (or --cv K on the training file)")
+    ev.add_argument("--cv", type=int, metavar="K",
+                    help="stratified K-fold cross-validation on the training file instead of a test file "
+                         "(handoff/sentiment: on --train, default the shipped training set)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the --cv folds")
+    ev.add_argument("--set", action="append", metavar="NAME=VALUE",
+                    help="intent task: override a training hyper-parameter (TrainConfig field), repeatable")
     ev.add_argument("--answers", type=Path, help="FAQ CSV intent,answer_*: answers become examples")
     ev.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -157,16 +166,148 @@ def evaluate_intents(args: argparse.Namespace, bar: ProgressBar | None) -> dict[
     return result
 
 
-def evaluate_handoff(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.bot.handoff import wants_human
+def stratified_folds(labels: list[str], k: int, seed: int = 0) -> list[list[int]]:
+    """Row indices of ``k`` folds, each label spread evenly over them (shuffled with ``seed``)."""
+    rng = random.Random(seed)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    for label in sorted(by_label):
+        rows = by_label[label]
+        rng.shuffle(rows)
+        offset = rng.randrange(k)
+        for pos, i in enumerate(rows):
+            folds[(pos + offset) % k].append(i)
+    return [sorted(f) for f in folds]
 
-    rows = read_rows(args.test)
-    gold = [r["expect_handoff"].strip() in ("1", "true", "True", "yes") for r in rows]
-    pred = [wants_human(r["text"]) for r in rows]
+
+def _train_config(args: argparse.Namespace, n_examples: int) -> Any:
+    """The engine's default config for this data size, with the ``--set NAME=VALUE`` overrides."""
+    import dataclasses
+
+    from chalicelib.bot.nlu.trainer import default_config
+
+    cfg = default_config(n_examples)
+    changes: dict[str, Any] = {}
+    fields = {f.name: f for f in dataclasses.fields(cfg)}
+    for item in args.set or []:
+        name, _, value = item.partition("=")
+        if name not in fields:
+            raise SystemExit(f"bot evaluate: unknown --set {name!r}; known: {', '.join(sorted(fields))}")
+        kind = type(getattr(cfg, name))
+        changes[name] = (value.lower() in ("1", "true", "yes")) if kind is bool else kind(value)
+    return dataclasses.replace(cfg, **changes)
+
+
+def cross_validate_intents(args: argparse.Namespace, bar: ProgressBar | None) -> dict[str, Any]:
+    """``--cv K``: train on K-1 folds of the training file (plus ``--answers``), predict the held-out fold."""
+    from chalicelib.bot.nlu import train
+
+    examples = read_examples(args.train)
+    answers = read_answers(args.answers) if args.answers else []
+    folds = stratified_folds([label for _, label in examples], args.cv, args.seed)
+    gold: list[str] = []
+    pred: list[str] = []
+    started = time.perf_counter()
+    for f, held in enumerate(folds):
+        held_set = set(held)
+        rest = [ex for i, ex in enumerate(examples) if i not in held_set] + answers
+        model = train(rest, config=_train_config(args, len(rest)),
+                      progress=(lambda stage, frac, f=f: bar(f"fold {f + 1}/{len(folds)} {stage}", frac))
+                      if bar else None)
+        texts = [examples[i][0] for i in held]
+        for i, p in zip(held, model.predict_many(texts), strict=True):
+            gold.append(examples[i][1])
+            pred.append(p.intent if p.intent is not None else OOS)
+    result = intent_metrics(gold, pred)
+    confused = Counter((g, p) for g, p in zip(gold, pred, strict=True) if g != p)
+    result.update(folds=len(folds), train_seconds=round(time.perf_counter() - started, 3),
+                  confused=[[g, p, c] for (g, p), c in confused.most_common(15)])
+    return result
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes")
+
+
+def _judgement_rows(args: argparse.Namespace, task: str) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """(training rows, rows to score) of a handoff or sentiment evaluation; with ``--cv`` the second is empty."""
+    from chalicelib.bot.nlu.judgement import heads
+
+    column = "expect_handoff" if task == "handoff" else "sentiment"
+
+    def parse(path: Path) -> list[tuple[str, Any]]:
+        rows = read_rows(path)
+        if task == "handoff":
+            return [(r["text"], int(_truthy(r[column]))) for r in rows]
+        return [(r["text"], heads.SENTIMENT_LABELS.index(r[column].strip())) for r in rows]
+
+    if args.train is not None:
+        train_rows = parse(args.train)
+    else:
+        train_rows = heads.handoff_examples() if task == "handoff" else heads.sentiment_examples()
+    return train_rows, (parse(args.test) if args.test else [])
+
+
+def _judge_rows(task: str, rows: list[tuple[str, Any]], train_rows: list[tuple[str, Any]] | None,
+                features: Any) -> list[Any]:
+    """Predictions (bool for handoff, a label index for sentiment) of rules plus heads fitted on ``train_rows``."""
+    from chalicelib.bot.nlu.judgement import heads, judge
+
+    texts = [t for t, _ in rows]
+    if train_rows is None:
+        if task == "handoff":
+            return [judge.wants_human(t, None, 0.5) for t in texts]
+        return [heads.SENTIMENT_LABELS.index(judge.sentiment(t, None).label) for t in texts]
+    train_texts = [t for t, _ in train_rows]
+    head = heads.fit_head(task, train_texts, features(train_texts), _array([y for _, y in train_rows]))
+    probs = head.probs(texts, features(texts))
+    if task == "handoff":
+        return [judge.wants_human(t, float(p[1]), heads.HANDOFF_THRESHOLD) for t, p in zip(texts, probs, strict=True)]
+    return [heads.SENTIMENT_LABELS.index(judge.sentiment(t, p).label) for t, p in zip(texts, probs, strict=True)]
+
+
+def _array(values: list[int]) -> Any:
+    import numpy as np
+
+    return np.asarray(values, dtype=np.int64)
+
+
+def evaluate_judgement(args: argparse.Namespace, task: str) -> dict[str, Any]:
+    """Handoff or sentiment: rules plus learned heads (``--rules-only``: rules alone), on ``--test`` or ``--cv``."""
+    train_rows, test_rows = _judgement_rows(args, task)
+    features = None
+    if not args.rules_only:
+        from chalicelib.bot.nlu.judgement.heads import centred_features
+
+        features = centred_features()
+    if args.cv:
+        folds = stratified_folds([str(y) for _, y in train_rows], args.cv, args.seed)
+        scored: list[tuple[str, Any]] = []
+        pred: list[Any] = []
+        for held in folds:
+            held_set = set(held)
+            rest = [r for i, r in enumerate(train_rows) if i not in held_set]
+            rows = [train_rows[i] for i in held]
+            pred += _judge_rows(task, rows, None if args.rules_only else rest, features)
+            scored += rows
+    else:
+        scored = test_rows
+        pred = _judge_rows(task, scored, None if args.rules_only else train_rows, features)
+    if task == "handoff":
+        return handoff_metrics([t for t, _ in scored], [bool(y) for _, y in scored], pred)
+    from chalicelib.bot.nlu.judgement.heads import SENTIMENT_LABELS
+
+    return sentiment_metrics([t for t, _ in scored], [SENTIMENT_LABELS[y] for _, y in scored],
+                             [SENTIMENT_LABELS[p] for p in pred])
+
+
+def handoff_metrics(texts: list[str], gold: list[bool], pred: list[bool]) -> dict[str, Any]:
     tp = sum(g and p for g, p in zip(gold, pred, strict=True))
     prec = tp / sum(pred) if sum(pred) else 0.0
     rec = tp / sum(gold) if sum(gold) else 0.0
-    errors = [[r["text"], int(g)] for r, g, p in zip(rows, gold, pred, strict=True) if g != p]
+    errors = [[t, int(g)] for t, g, p in zip(texts, gold, pred, strict=True) if g != p]
     return {
         "precision": prec,
         "recall": rec,
@@ -175,14 +316,9 @@ def evaluate_handoff(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def evaluate_sentiment(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.bot.sentiment import analyse
-
-    rows = read_rows(args.test)
-    gold = [r["sentiment"].strip() for r in rows]
-    pred = [analyse(r["text"]).label for r in rows]
+def sentiment_metrics(texts: list[str], gold: list[str], pred: list[str]) -> dict[str, Any]:
     neg = [p for g, p in zip(gold, pred, strict=True) if g == "negative"]
-    errors = [[r["text"], g, p] for r, g, p in zip(rows, gold, pred, strict=True) if g != p]
+    errors = [[t, g, p] for t, g, p in zip(texts, gold, pred, strict=True) if g != p]
     return {
         "accuracy": sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold) if gold else 0.0,
         "negative_recall": (sum(p == "negative" for p in neg) / len(neg)) if neg else None,
@@ -190,6 +326,8 @@ def evaluate_sentiment(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+_CV_INTENT_KEYS = ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_precision", "folds",
+                   "train_seconds")
 _JSON_KEYS = {
     "intent": ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_precision",
                "p50_ms", "p99_ms", "artifact_bytes", "train_seconds"),
@@ -206,11 +344,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def print_report(task: str, result: dict[str, Any]) -> None:
+def print_report(task: str, result: dict[str, Any], keys: tuple[str, ...]) -> None:
     """Human-readable report on stdout."""
     out = sys.stdout
     out.write(f"== {task} evaluation ==\n")
-    for key in _JSON_KEYS[task]:
+    for key in keys:
         out.write(f"{key:>18}: {_fmt(result[key])}\n")
     if task == "intent":
         out.write("\nper intent (precision / recall / f1 / support):\n")
@@ -230,20 +368,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.task == "intent" and args.train is None:
         sys.stderr.write("bot evaluate: --train is required for the intent task\n")
         return 2
+    if (args.test is None) == (args.cv is None):
+        sys.stderr.write("bot evaluate: give exactly one of --test FILE and --cv K\n")
+        return 2
+    if args.cv is not None and args.cv < 2:
+        sys.stderr.write("bot evaluate: --cv needs K >= 2\n")
+        return 2
     bar = None if args.no_progress else ProgressBar()
     if args.task == "intent":
-        result = evaluate_intents(args, bar)
-    elif args.task == "handoff":
-        result = evaluate_handoff(args)
+        result = cross_validate_intents(args, bar) if args.cv else evaluate_intents(args, bar)
     else:
-        result = evaluate_sentiment(args)
+        result = evaluate_judgement(args, args.task)
     if bar:
         bar.close()
+    keys = _CV_INTENT_KEYS if args.task == "intent" and args.cv else _JSON_KEYS[args.task]
     if args.json:
-        json.dump({k: result[k] for k in _JSON_KEYS[args.task]}, sys.stdout)
+        json.dump({k: result[k] for k in keys}, sys.stdout)
         sys.stdout.write("\n")
     else:
-        print_report(args.task, result)
+        print_report(args.task, result, keys)
     return 0
 
 

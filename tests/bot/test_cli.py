@@ -67,3 +67,31 @@ def test_metrics_without_oos_rows_are_null():
     assert abs(m["accuracy"] - 2 / 3) < 1e-9 and abs(m["in_scope_accuracy"] - 2 / 3) < 1e-9
     m = intent_metrics(["a", "oos", "oos"], ["a", "oos", "a"])
     assert m["oos_recall"] == 0.5 and m["oos_precision"] == 1.0
+
+
+def test_stratified_folds_spread_every_label():
+    from chalicelib.cli.bot import stratified_folds
+
+    labels = ["a"] * 9 + ["b"] * 6
+    folds = stratified_folds(labels, 3, seed=1)
+    assert sorted(i for f in folds for i in f) == list(range(15))
+    assert all(sum(labels[i] == "a" for i in f) == 3 and sum(labels[i] == "b" for i in f) == 2 for f in folds)
+
+
+def test_cross_validation_json(tmp_path):
+    train = _write(tmp_path / "train.csv", ["text", "label"], TINY_EXAMPLES)
+    data = json.loads(_run("--train", str(train), "--cv", "3", "--json", "--no-progress").stdout)
+    assert set(data) == {"accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_precision", "folds",
+                         "train_seconds"}
+    assert data["folds"] == 3 and 0.0 <= data["accuracy"] <= 1.0
+    rows = [("转人工", 1), ("找个真人", 1), ("人工智能是什么", 0), ("怎么转账", 0), ("agent please", 1),
+            ("are you a robot", 0)]
+    ho = _write(tmp_path / "h.csv", ["text", "expect_handoff"], rows)
+    data = json.loads(_run("--task", "handoff", "--train", str(ho), "--cv", "2", "--json", "--no-progress").stdout)
+    assert set(data) == {"precision", "recall", "f1"}
+
+
+def test_test_file_and_cv_are_exclusive(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "chalicelib.cli", "bot", "evaluate", "--task", "handoff"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 2 and "--test FILE" in out.stderr

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.bot.handoff import wants_human
 from chalicelib.bot.nlu import Prediction
+from chalicelib.bot.nlu.types import Judged
 from chalicelib.bot.policy import DialoguePolicy, PolicyConfig
+from chalicelib.bot.sentiment import analyse
 from chalicelib.bot.serving import LiveModel
 
 
@@ -15,13 +18,16 @@ def live(kb_model):
 
 
 class _Scripted:
-    """A model whose prediction is given by the test."""
+    """A model whose prediction is given by the test (handoff and sentiment by the rules alone)."""
 
     def __init__(self, prediction: Prediction) -> None:
         self.prediction = prediction
 
     def predict(self, text: str) -> Prediction:
         return self.prediction
+
+    def judge(self, text: str) -> Judged:
+        return Judged(self.prediction, wants_human=wants_human(text), sentiment=analyse(text))
 
 
 def _scripted(live: LiveModel, top: list[tuple[str, float]], in_scope: bool = True, language: str = "en") -> LiveModel:

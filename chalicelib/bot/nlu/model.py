@@ -19,7 +19,10 @@ from .embedding import DIM, ENCODER_NAME
 from .features import TfidfVectorizer
 from .language import detect_language
 from .linear import Csr, LinearModel, softmax
-from .types import Prediction
+from .types import Judged, Prediction
+
+if TYPE_CHECKING:
+    from .judgement.heads import JudgementHeads
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,18 +44,20 @@ class NluModel:
     sparse_scale: float
     mean: np.ndarray = field(default_factory=lambda: np.zeros(DIM, dtype=np.float32))
     meta: dict[str, Any] = field(default_factory=dict)
+    judgement: JudgementHeads | None = None  # handoff / sentiment heads; None in older artifacts
 
     # ---------------------------------------------------------------- scoring
-    def _features(self, texts: Sequence[str]) -> tuple[np.ndarray, Csr]:
-        dense = embedding.center(embedding.embed(list(texts)), self.mean) * self.dense_scale
-        sparse = Csr(*self.vectorizer.transform(texts))
+    def _centred(self, texts: Sequence[str]) -> np.ndarray:
+        return embedding.center(embedding.embed(list(texts)), self.mean)
+
+    def _logits_from(self, centred: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        sparse = Csr(*self.vectorizer.transform(embedding.lexical_view(t) for t in texts))
         sparse.data *= self.sparse_scale
-        return dense, sparse
+        return self.linear.logits(centred * self.dense_scale, sparse)
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Raw scores, shape ``(len(texts), intents + background)``."""
-        dense, sparse = self._features(texts)
-        return self.linear.logits(dense, sparse)
+        return self._logits_from(self._centred(texts), texts)
 
     def _decide(self, text: str, row: np.ndarray) -> Prediction:
         n = len(self.intents)
@@ -82,6 +87,28 @@ class NluModel:
         z = self.logits(texts)
         return [self._decide(t, row) for t, row in zip(texts, z, strict=True)]
 
+    def judge_many(self, texts: Sequence[str]) -> list[Judged]:
+        """Intent, handoff request and sentiment of each text from one embedding per text.
+
+        The handoff and sentiment heads (when the artifact has them) read the same centred embedding
+        as the intent classifier, so judging costs no extra encoder call; without heads the rules
+        of :mod:`chalicelib.bot.handoff` and :mod:`chalicelib.bot.sentiment` decide alone.
+        """
+        from .judgement.judge import judge_many
+
+        if not texts:
+            return []
+        centred = self._centred(texts)
+        z = self._logits_from(centred, texts)
+        # the rules and the heads' n-grams read the same bounded view of a long message as the intent n-grams
+        judged = judge_many([embedding.lexical_view(t) for t in texts], centred, self.judgement)
+        return [Judged(self._decide(t, row), wants_human=h, sentiment=s)
+                for t, row, (h, s) in zip(texts, z, judged, strict=True)]
+
+    def judge(self, text: str) -> Judged:
+        """:meth:`judge_many` for one message."""
+        return self.judge_many([text])[0]
+
     def confidences(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated best-intent confidence of each text."""
         return confidence(self.logits(texts), self.temperature, len(self.intents))
@@ -109,6 +136,12 @@ class NluModel:
             "idf": np.asarray(self.vectorizer.idf, dtype=np.float32),
             "mean": np.asarray(self.mean, dtype=np.float32),
         }
+        if self.judgement is not None:
+            from .judgement.heads import to_artifact
+
+            extra_header, extra_arrays = to_artifact(self.judgement)
+            header.update(extra_header)
+            arrays.update(extra_arrays)
         return artifact.dump(header, arrays)
 
     @classmethod
@@ -117,6 +150,8 @@ class NluModel:
         header, arrays = artifact.load(blob)
         if header.get("kind") != "nlu-intent-model" or header.get("encoder") != ENCODER_NAME:
             raise artifact.ArtifactError("artifact was built for another model kind or encoder")
+        from .judgement.heads import from_artifact
+
         try:
             vocab = header["vocab"]
             intents = [str(x) for x in header["intents"]]
@@ -139,6 +174,7 @@ class NluModel:
                 sparse_scale=float(header["sparse_scale"]),
                 mean=arrays["mean"].astype(np.float32) if "mean" in arrays else np.zeros(DIM, np.float32),
                 meta=dict(header.get("meta", {})),
+                judgement=from_artifact(header, arrays, DIM),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, artifact.ArtifactError):

@@ -5,7 +5,9 @@ sentence encoder, add the built-in background (out-of-scope) examples that do no
 knowledge base (see :mod:`.background`), centre the vectors on the background's mean, learn the
 TF-IDF vocabulary, then cross-validate (k folds on small knowledge bases, one stratified hold-out
 split on large ones) to fit the softmax temperature and the out-of-scope threshold, and finally
-fit the classifier on all examples.
+fit the classifier on all examples. Unless ``include_judgement`` is off, the handoff-request and
+sentiment heads (:mod:`chalicelib.bot.nlu.judgement.heads`) are fitted on their shipped training sets and
+travel in the same artifact.
 Examples labelled ``oos`` (or the built-in background examples) are learned as a background class
 that always maps to "out of scope", with its prior corrected for its size. The centred embedding
 (scaled by 3) and the TF-IDF n-grams are weighted so that each counts: with centring, the same
@@ -83,6 +85,7 @@ def train(
     config: TrainConfig | None = None,
     include_smalltalk: bool = True,
     include_background: bool = True,
+    include_judgement: bool = True,
     seed: int = 0,
     calibration_folds: int | None = None,
 ) -> NluModel:
@@ -169,6 +172,13 @@ def train(
 
     linear = fit(np.arange(len(y)), "training", 0.0, 1.0)
     report("training", 1.0)
+    judgement = None
+    if include_judgement:
+        from .judgement.heads import train_heads
+
+        report("judgement", 0.0)
+        judgement = train_heads(lambda ts: embedding.center(embedding.embed_cached(list(ts)), mean), seed=seed)
+        report("judgement", 1.0)
     return NluModel(
         intents=intents,
         vectorizer=vectorizer,
@@ -179,6 +189,7 @@ def train(
         dense_scale=cfg.dense_scale,
         sparse_scale=cfg.sparse_scale,
         mean=mean,
+        judgement=judgement,
         meta={
             "examples": len(data),
             "intents": len(intents),

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..sentiment import Sentiment
 
 
 @dataclass(frozen=True)
@@ -18,3 +22,12 @@ class Prediction:
     language: str
     top: list[tuple[str, float]] = field(default_factory=list)
     in_scope: bool = False
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One message judged by a trained model: its intent, whether it asks for a person, its sentiment."""
+
+    prediction: Prediction
+    wants_human: bool
+    sentiment: Sentiment
