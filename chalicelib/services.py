@@ -68,6 +68,8 @@ if TYPE_CHECKING:
     from chalicelib.customers.access import CustomerAccess
     from chalicelib.customers.api import CustomersRest
     from chalicelib.customers.service import CustomerService
+    from chalicelib.effects.consumer import EffectsConsumer
+    from chalicelib.effects.outbox import EffectsOutbox
     from chalicelib.i18n import Catalog, CustomerTexts
     from chalicelib.outbound.consumer import OutboundConsumer
     from chalicelib.outbound.listener import OutboundListener
@@ -263,7 +265,11 @@ class Services:
         """Who reacts to what, in order. Observers first, then those that may answer the customer."""
         analytics = self.interaction_subscriber.on_event
         return {
+            # run from the effects queue (process_effects), strictly: a failure retries the record,
+            # and every subscriber here is idempotent per message id (event.redelivered says "maybe again")
             MessageStored: (
+                # 0. every live connection of the conversation (the customer's other devices) gets it
+                self.conversations.on_message_stored,
                 # 1. interaction events (message_in/out, bot_decision, the bot's handoff)
                 self.interaction_subscriber.on_message_stored,
                 # 2. the assigned agent sees every message; the conversation's idle clock moves
@@ -321,7 +327,23 @@ class Services:
     def conversations(self) -> ConversationService:
         from chalicelib.conversations.service import ConversationService
 
-        return ConversationService(self.conversation_store, self.connection_store, self.notifier, self.bus.publish)
+        return ConversationService(self.conversation_store, self.connection_store, self.notifier,
+                                   self.effects_outbox)
+
+    @once
+    def effects_outbox(self) -> EffectsOutbox:
+        """A stored message's effects, scheduled on the FIFO effects queue (chalicelib/effects)."""
+        from chalicelib.effects.outbox import EffectsOutbox
+
+        return EffectsOutbox(self.sqs, lambda: self.queue_url(self.settings.effects_queue_name))
+
+    @once
+    def effects_consumer(self) -> EffectsConsumer:
+        from chalicelib.effects.consumer import EffectsConsumer
+        from chalicelib.effects.progress import EffectsProgress
+
+        return EffectsConsumer(self.bus, EffectsProgress(self.table), self.conversation_store.mark_effects_done,
+                               self.metrics)
 
     @once
     def catalog(self) -> Catalog:

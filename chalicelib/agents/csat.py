@@ -151,6 +151,8 @@ class CsatService:
         message = event.message
         if message.sender.type != "customer" or message.visibility != "public":
             return None
+        if event.redelivered and self._resume(message):
+            return CONSUMED
         return CONSUMED if self.answer(message) else None
 
     def answer(self, message: Message) -> bool:
@@ -166,6 +168,11 @@ class CsatService:
         if (kind and kind != stage) or (stage == "csat" and not 1 <= value <= 5):
             return False
         rated = pending["conversation_id"]
+        # First, what this message answers: a redelivery after a crash below resumes from here.
+        pk, sk = keys.survey_answer_key(message.conversation_id, message.seq)
+        self._table.put_item(Item=encode({schema.PK: pk, schema.SK: sk, "stage": stage, "rated": rated,
+                                          "agent_id": pending.get("agent_id"),
+                                          schema.TTL_ATTRIBUTE: ids.now_ms() // 1000 + PENDING_TTL_SECONDS}))
         if stage == "csat":
             self.rate(message.sender.id, rated, score=value)
             if self._routing.get_config().nps_enabled:
@@ -176,6 +183,23 @@ class CsatService:
             self.rate(message.sender.id, rated, score=None, nps=value)
         self.clear_pending(message.sender.id)
         self._thank_and_close(message.conversation_id)
+        return True
+
+    def _answer_key(self, message: Message) -> dict[str, Any]:
+        return self._key(*keys.survey_answer_key(message.conversation_id, message.seq))
+
+    def _resume(self, message: Message) -> bool:
+        """A redelivered survey answer: finish what its first attempt began (each step is idempotent)."""
+        done = decode(self._table.get_item(ConsistentRead=True, Key=self._answer_key(message)).get("Item"))
+        if not done:
+            return False
+        pending = self._pending(message.sender.id)
+        if pending is not None and pending["stage"] == done["stage"] and pending["conversation_id"] == done["rated"]:
+            return self.answer(message)  # cut short before the rating: do it all
+        if done["stage"] == "csat" and pending is not None and pending["stage"] == "nps":
+            self._ask_nps(message.conversation_id, done["rated"])  # the question again: deduplicated
+        else:
+            self._thank_and_close(message.conversation_id)  # the thanks again: deduplicated
         return True
 
     def _channel(self, conversation_id: str) -> str:

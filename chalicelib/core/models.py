@@ -98,6 +98,8 @@ class ConversationClosed(Exception):
 class AppendResult:
     message: Message
     duplicate: bool
+    # a duplicate whose effects have all happened (nothing for a retry to resume)
+    effects_done: bool = False
 
 
 @dataclass(frozen=True)
