@@ -157,6 +157,12 @@ def admin_put_sla_policy(priority):
     return services().agents_rest.put_sla_policy(app.current_request, priority)
 
 
+# -- issue 11 (follow-up): the stored SLA policies, for the admin page (admins and supervisors read) -----
+@app.route("/admin/sla-policies", methods=["GET"])
+def admin_sla_policies():
+    return services().agents_rest.sla_policies(app.current_request)
+
+
 @app.route("/supervisor/queue", methods=["GET"])
 def supervisor_queue():
     return services().agents_rest.supervisor_queue(app.current_request)

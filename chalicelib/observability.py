@@ -2,6 +2,12 @@
 
 The service name differs from the Chalice app name on purpose: with the same name Powertools and
 Chalice share one Python logger and every line is printed twice.
+
+Per-invocation keys (the function, the request id, a handler's ``conversation_id`` ...) are set with
+``logger.thread_safe_append_keys``, which keeps them in a context variable of the invocation's
+thread. ``append_keys`` would put them in the one formatter every function of the process shares:
+on Lambda one process runs one invocation at a time, but the local stack runs every function in one
+process, on threads, and a line logged by one invocation then carried another's keys.
 """
 
 from __future__ import annotations
@@ -59,8 +65,8 @@ def _invocation(event: object, get_response: Callable[[object], object],
     global _cold_start
     context = _lambda_context(event)
     cold_start, _cold_start = _cold_start, False
-    logger.clear_state()
-    logger.append_keys(
+    logger.thread_safe_clear_keys()  # this thread's keys only; other invocations may be running
+    logger.thread_safe_append_keys(
         cold_start=cold_start,
         function_name=getattr(context, "function_name", None),
         function_request_id=getattr(context, "aws_request_id", None),

@@ -10,6 +10,7 @@ serialises DynamoDB calls; other services stay concurrent (SQS long polls must n
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 from typing import Any
 
@@ -37,6 +38,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args()
+    # Cognito checks authenticator-app (TOTP) codes at sign-in; moto accepts any code unless told to check
+    # them (it does so against the secret AssociateSoftwareToken hands out). Set before its first request.
+    os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
     app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     print(f"moto listening on http://{args.host}:{server.server_port}", flush=True)

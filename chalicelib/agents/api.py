@@ -16,7 +16,7 @@ from chalicelib.auth.roles import ADMINS, ANY_ROLE, SUPERVISORS
 from chalicelib.errors import Forbidden
 from chalicelib.http import json_response, parse_body, rest_errors
 from chalicelib.routing.models import AgentInput, CannedInput, DeskConfig, Name, Tag, TeamInput
-from chalicelib.tickets.models import SlaPolicy, TicketInput, TicketPatch
+from chalicelib.tickets.models import DEFAULT_SLA, SlaPolicy, TicketInput, TicketPatch
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -123,6 +123,16 @@ class AgentsRest:
         policy = parse_body(request, SlaPolicy)
         self._tickets.store.put_policy(priority, policy)
         return json_response({"priority": priority, **policy.model_dump()})
+
+    @rest_errors
+    def sla_policies(self, request: Request) -> Response:
+        """Every priority's SLA policy as tickets get it: the stored one, else the default (``stored: false``)."""
+        self._who(request, SUPERVISORS)
+        out = []
+        for priority, default in DEFAULT_SLA.items():
+            stored = self._tickets.store.get_policy(priority)
+            out.append({"priority": priority, **(stored or default).model_dump(), "stored": stored is not None})
+        return json_response(out)
 
     # -- supervisors --------------------------------------------------------------------------------------
 

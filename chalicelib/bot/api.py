@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.auth.roles import ANY_ROLE, SUPERVISORS
 from chalicelib.bot import kb_io
-from chalicelib.bot.kb import ImportRequest, IntentBody, KnowledgeBaseStore, check_name
+from chalicelib.bot.kb import ImportRequest, IntentBody, KnowledgeBaseDocument, KnowledgeBaseStore, check_name
 from chalicelib.bot.training import TrainingQueue, TrainJob
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.http import json_response, parse_body, rest_errors
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from chalice.app import Request, Response
 
@@ -43,8 +43,8 @@ class CsvImportRequest(BaseModel):
     replace: bool = False
 
 
-def _if_match(request: Any) -> int | None:
-    headers = request.headers or {}
+def _if_match(request: Request) -> int | None:
+    headers: Mapping[str, str] = request.headers or {}
     value = headers.get("if-match") or headers.get("If-Match")
     if not value:
         return None
@@ -97,12 +97,13 @@ class KnowledgeBaseApi:
     @rest_errors
     def export(self, request: Request) -> Response:
         self._auth.claims(request, READERS)
-        fmt = ((request.query_params or {}).get("format") or "json").lower()
+        query: Mapping[str, str] = request.query_params or {}
+        fmt = (query.get("format") or "json").lower()
         snapshot = self._store.snapshot()
         if fmt == "json":
             return json_response(snapshot.document())
         if fmt in ("examples_csv", "answers_csv"):
-            from chalice import Response
+            from chalice.app import Response
 
             body = kb_io.to_examples_csv(snapshot) if fmt == "examples_csv" else kb_io.to_answers_csv(snapshot)
             return Response(body=body, status_code=200, headers={"Content-Type": "text/csv; charset=utf-8",
@@ -139,7 +140,7 @@ class KnowledgeBaseApi:
         document = kb_io.from_csv(body.examples_csv, body.answers_csv)
         return self._import(document, body.replace, claims.sub, _if_match(request))
 
-    def _import(self, document: Any, replace: bool, actor: str, if_version: int | None) -> Any:
+    def _import(self, document: KnowledgeBaseDocument, replace: bool, actor: str, if_version: int | None) -> Response:
         if not document.intents and not replace:
             raise InvalidInput("the document has no intents", code="empty_import")
         version, written, deleted = self._store.replace_all(document, actor=actor, replace=replace,

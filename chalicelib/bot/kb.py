@@ -194,7 +194,8 @@ class KnowledgeBaseStore:
     def version(self, *, consistent: bool = True) -> int:
         item = self._table.get_item(Key=self._key(keys.KB_META_SK),
                                  ConsistentRead=consistent).get("Item")
-        return int(decode(item).get("version", 0)) if item else 0
+        meta = decode(item)
+        return int(meta.get("version", 0)) if meta else 0
 
     def get(self, name: str) -> Intent | None:
         item = self._table.get_item(Key=self._key(keys.kb_intent_sk(name)),
@@ -252,7 +253,8 @@ class KnowledgeBaseStore:
         for start in range(0, len(ops), IMPORT_CHUNK):
             chunk = ops[start : start + IMPORT_CHUNK]
 
-            def items(version: int, now: int, chunk: list[tuple[str, IntentBody | None]] = chunk) -> list[dict]:
+            def items(version: int, now: int,
+                      chunk: list[tuple[str, IntentBody | None]] = chunk) -> list[dict[str, Any]]:
                 out = []
                 for name, body in chunk:
                     if body is None:

@@ -45,7 +45,7 @@ class BotState:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def load(self, conversation_id: str, customer_id: str) -> tuple[dict, dict, dict]:
+    def load(self, conversation_id: str, customer_id: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """(conversation META, customer PROFILE, BOT state) in one BatchGetItem."""
         wanted = {
             "meta": (keys.conversation_pk(conversation_id), keys.META_SK),

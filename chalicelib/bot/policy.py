@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from chalicelib.bot import smalltalk
 from chalicelib.bot.handoff import wants_human
@@ -38,6 +38,8 @@ from chalicelib.i18n import Catalog
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from chalicelib.bot.serving import LiveModel
 
 Action = Literal["answer", "suggest", "handoff", "fallback"]
 
@@ -105,12 +107,22 @@ class Decision:
         return out
 
 
+class _Basis(TypedDict):
+    """The fields every decision on one message shares (``Decision`` keyword arguments)."""
+
+    language: str
+    sentiment: Sentiment
+    model_version: int | None
+    intent: str | None
+    confidence: float
+
+
 class DialoguePolicy:
     def __init__(self, config: PolicyConfig | None = None, catalog: Catalog | None = None) -> None:
         self.config = config or PolicyConfig()
         self.catalog = catalog or Catalog()
 
-    def decide(self, message: str, live: Any, *, misses: int = 0, vip: bool = False) -> Decision:
+    def decide(self, message: str, live: LiveModel | None, *, misses: int = 0, vip: bool = False) -> Decision:
         """Decide on one customer message. ``live`` is a :class:`~chalicelib.bot.serving.LiveModel` or None."""
         cfg = self.config
         catalog = self.catalog
@@ -121,7 +133,7 @@ class DialoguePolicy:
         sentiment = judged.sentiment if judged is not None else analyse(message)
         asks_for_person = judged.wants_human if judged is not None else wants_human(message)
         version = live.version if live is not None else None
-        base = {"language": language, "sentiment": sentiment, "model_version": version,
+        base: _Basis = {"language": language, "sentiment": sentiment, "model_version": version,
                 "intent": prediction.intent if prediction else None,
                 "confidence": prediction.confidence if prediction else 0.0}
 
@@ -147,7 +159,7 @@ class DialoguePolicy:
             reply = catalog.text(f"bot.smalltalk.{prediction.intent}", language)
             return Decision("answer", "smalltalk", text=reply, misses=0, **base)
         confident = prediction.intent is not None and prediction.confidence >= cfg.answer_threshold
-        if confident and prediction.confidence - runner_up > cfg.ambiguity_margin:
+        if confident and prediction.intent is not None and prediction.confidence - runner_up > cfg.ambiguity_margin:
             return self._answer(live, prediction.intent, prediction.confidence, "confident", base)
         suggestions = [name for name, conf in top[: cfg.max_suggestions]
                        if conf >= cfg.suggest_threshold * 0.5 and live.entry(name) is not None]
@@ -164,12 +176,12 @@ class DialoguePolicy:
                         misses=misses + 1, **base)
 
     @staticmethod
-    def _answer(live: Any, intent: str, confidence: float, reason: str, base: dict[str, Any]) -> Decision:
+    def _answer(live: LiveModel, intent: str, confidence: float, reason: str, base: _Basis) -> Decision:
         language = base["language"]
         entry = live.entry(intent) or {}
         answers = entry.get("answers") or {}
         reply = answers.get(language) or next((a for a in answers.values() if a), "")
-        fields = {**base, "intent": intent, "confidence": confidence}
+        fields: _Basis = {**base, "intent": intent, "confidence": confidence}
         return Decision("answer", reason, text=reply, misses=0, **fields)
 
 
@@ -179,16 +191,16 @@ def _language(message: str) -> str:
     return detect_language(message)
 
 
-def _quick_reply(live: Any, intent: str, language: str) -> dict[str, str]:
+def _quick_reply(live: LiveModel, intent: str, language: str) -> dict[str, str]:
     entry = live.entry(intent) or {}
     title = (entry.get("titles") or {}).get(language) or intent
     return {"title": title, "payload": title}
 
 
-def _clicked_quick_reply(message: str, live: Any) -> str | None:
+def _clicked_quick_reply(message: str, live: LiveModel) -> str | None:
     """The intent whose quick-reply title is exactly ``message`` (a tapped suggestion)."""
     wanted = message.strip()
     for name, entry in (live.kb.get("intents") or {}).items():
         if wanted and wanted in (entry.get("titles") or {}).values():
-            return name
+            return str(name)
     return None

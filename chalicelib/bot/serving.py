@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from chalicelib.bot.nlu import NluModel
     from chalicelib.bot.training import ModelPointer, ModelRegistry
 
 logger = Logger(child=True)
@@ -29,7 +30,7 @@ NO_MODEL_RECHECK_SECONDS = 1.0
 @dataclass(frozen=True)
 class LiveModel:
     version: int
-    model: Any  # chalicelib.bot.nlu.NluModel
+    model: NluModel
     kb: dict[str, Any] = field(default_factory=dict)  # {"intents": {name: {answers, titles, tags}}}
 
     def entry(self, intent: str | None) -> dict[str, Any] | None:

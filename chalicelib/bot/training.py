@@ -31,7 +31,11 @@ from chalicelib.store.table import ConditionFailed, Table
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
     from chalicelib.bot.kb import KnowledgeBaseStore, Snapshot
+    from chalicelib.bot.nlu import NluModel
 
 logger = Logger(child=True)
 
@@ -74,7 +78,7 @@ class ModelPointer(BaseModel):
 class ModelRegistry:
     """The model pointer in the table and the artifacts in S3."""
 
-    def __init__(self, table: Table, s3: Any, bucket: Callable[[], str],
+    def __init__(self, table: Table, s3: S3Client, bucket: Callable[[], str],
                  kb_id: str = "default") -> None:
         self._table = table
         self._s3 = s3
@@ -106,7 +110,7 @@ class ModelRegistry:
 class TrainingQueue:
     """Puts train jobs on the training queue."""
 
-    def __init__(self, sqs: Any, queue_name: str | None) -> None:
+    def __init__(self, sqs: SQSClient, queue_name: str | None) -> None:
         self._sqs = sqs
         self._name = queue_name
         self._url: str | None = None
@@ -138,8 +142,8 @@ def kb_meta(snapshot: Snapshot) -> dict[str, Any]:
         titles = {lang: intent.title(lang) for lang in ("zh", "en")}
         # a title in the other language only when the entry has nothing in this one
         for lang in ("zh", "en"):
-            if detect_language(titles[lang]) != lang and intent.titles.get(lang):
-                titles[lang] = intent.titles.get(lang)
+            if detect_language(titles[lang]) != lang and (own := intent.titles.get(lang)):
+                titles[lang] = own
         out[intent.name] = {
             "answers": {lang: intent.answers.get(lang) for lang in ("zh", "en")},
             "titles": titles,
@@ -148,7 +152,7 @@ def kb_meta(snapshot: Snapshot) -> dict[str, Any]:
     return {"version": snapshot.version, "intents": out}
 
 
-def train_snapshot(snapshot: Snapshot, progress: Callable[[str, float], None] | None = None) -> Any:
+def train_snapshot(snapshot: Snapshot, progress: Callable[[str, float], None] | None = None) -> NluModel:
     """Train an NLU model on the enabled entries of ``snapshot``; its KB meta goes into the artifact."""
     from chalicelib.bot.nlu import train
 

@@ -78,7 +78,7 @@ class ChatHandler:
             endpoint=management_endpoint(context, self._settings.region, self._settings.websocket_management_endpoint),
             connected_ms=ids.now_ms(),
         ))
-        logger.append_keys(agent_id=claims.sub)
+        logger.thread_safe_append_keys(agent_id=claims.sub)
         self._metrics.add_metric(name="AgentConnections", unit=MetricUnit.Count, value=1)
         return ConnectResult(200)
 
@@ -88,7 +88,7 @@ class ChatHandler:
         context = event["requestContext"]
         connection_id = context["connectionId"]
         query = event.get("queryStringParameters") or {}
-        logger.append_keys(connection_id=connection_id)
+        logger.thread_safe_append_keys(connection_id=connection_id)
         if query.get("as") == "agent":
             return self._connect_agent(connection_id, context, query.get("token"))
         try:
@@ -110,13 +110,13 @@ class ChatHandler:
             name=claims.name, vip=claims.vip, channel=channel,
         )
         self._connections.put(connection)
-        logger.append_keys(customer_id=claims.sub, conversation_id=connection.conversation_id)
+        logger.thread_safe_append_keys(customer_id=claims.sub, conversation_id=connection.conversation_id)
         self._metrics.add_metric(name="Connections", unit=MetricUnit.Count, value=1)
         return ConnectResult(200)
 
     def disconnect(self, event: Mapping[str, Any]) -> None:
         connection_id = event["requestContext"]["connectionId"]
-        logger.append_keys(connection_id=connection_id)
+        logger.thread_safe_append_keys(connection_id=connection_id)
         gone = self._connections.get(connection_id)
         self._connections.delete(connection_id)
         if gone is None or gone.owner_type != "agent" or self._connections.for_owner("agent", gone.owner_id):
@@ -132,13 +132,13 @@ class ChatHandler:
         context = event["requestContext"]
         connection_id = context["connectionId"]
         endpoint = management_endpoint(context, self._settings.region, self._settings.websocket_management_endpoint)
-        logger.append_keys(connection_id=connection_id)
+        logger.thread_safe_append_keys(connection_id=connection_id)
         connection = self._connections.get(connection_id)
         if connection is None:
             self._reply(endpoint, connection_id, frames.error(
                 "not_connected", "this connection is not registered; reconnect"))
             return
-        logger.append_keys(customer_id=connection.owner_id, conversation_id=connection.conversation_id)
+        logger.thread_safe_append_keys(customer_id=connection.owner_id, conversation_id=connection.conversation_id)
         frame = None
         try:
             frame = frames.parse_frame(event.get("body"), self._models)
@@ -175,7 +175,7 @@ class ChatHandler:
         acked: list[AppendResult] = []
 
         def acknowledge(result: AppendResult) -> None:
-            logger.append_keys(conversation_id=result.message.conversation_id)
+            logger.thread_safe_append_keys(conversation_id=result.message.conversation_id)
             self._reply(endpoint, connection.connection_id, frames.ack_for(frame.client_msg_id, result))
             acked.append(result)
 

@@ -25,9 +25,15 @@ from .progress import ProgressBar
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
+
+    from chalicelib.analytics.kpis import KpiEngine, KpiReport, ReportWindow
+    from chalicelib.analytics.planning import ForecastPlan
+
+    Progress = Callable[[str, float], None]  # (stage, fraction done)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def source(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data", type=Path, help="local archive directory (instead of the bucket)")
         p.add_argument("--bucket", help="analytics bucket (default: ANALYTICS_BUCKET_NAME)")
@@ -70,21 +76,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 class _Counting:
     """Wraps an engine to report progress per query."""
 
-    def __init__(self, engine: Any, progress: Any, stage: str, total: int) -> None:
+    def __init__(self, engine: KpiEngine, progress: Progress, stage: str, total: int) -> None:
         self.engine, self._progress, self._stage, self._total, self.done = engine, progress, stage, total, 0
 
-    def run(self, sql: str, window: Any) -> list[dict[str, Any]]:
+    def run(self, sql: str, window: ReportWindow) -> list[dict[str, Any]]:
         rows = self.engine.run(sql, window)
         self.done += 1
         self._progress(self._stage, min(1.0, self.done / self._total))
         return rows
 
 
-def _progress(args: argparse.Namespace) -> Any:
+def _progress(args: argparse.Namespace) -> Progress:
     return (lambda stage, fraction: None) if args.no_progress else ProgressBar()
 
 
-def _engine(args: argparse.Namespace) -> Any:
+def _engine(args: argparse.Namespace) -> KpiEngine:
     if args.engine == "athena":
         from chalicelib.services import services
 
@@ -108,13 +114,13 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
     return q.start, q.end
 
 
-def _close(engine: Any) -> None:
+def _close(engine: KpiEngine) -> None:
     close = getattr(engine, "close", None)
     if callable(close):
         close()
 
 
-def _kpis(engine: Any, start: datetime, end: datetime, progress: Any) -> Any:
+def _kpis(engine: KpiEngine, start: datetime, end: datetime, progress: Progress) -> KpiReport:
     from chalicelib.analytics.kpis import KPI_QUERIES, compute_kpis
 
     progress("kpis", 0.0)
@@ -129,7 +135,7 @@ def _num(value: float | None, unit: str = "") -> str:
     return "-" if value is None else f"{value:,.1f}{unit}"
 
 
-def kpi_summary(report: Any) -> list[str]:
+def kpi_summary(report: KpiReport) -> list[str]:
     from chalicelib.analytics.report import topics
 
     k = report
@@ -235,7 +241,7 @@ def run_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
-def forecast_text(result: Any) -> str:
+def forecast_text(result: ForecastPlan) -> str:
     fc = result.forecast
     lines = [
         f"history   {result.history_start:%Y-%m-%d %H:00} - {result.history_end:%Y-%m-%d %H:00} UTC "

@@ -26,11 +26,16 @@ from .progress import ProgressBar
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
+
+    from chalicelib.bot.nlu.arrays import Labels
+    from chalicelib.bot.nlu.judgement.heads import Features
+    from chalicelib.bot.nlu.trainer import TrainConfig
 
 OOS = "oos"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``bot`` command group to the top-level parser."""
     bot = subparsers.add_parser("bot", help="customer-service bot tools")
     bot_sub = bot.add_subparsers(dest="bot_command", required=True, metavar="SUBCOMMAND")
@@ -182,7 +187,7 @@ def stratified_folds(labels: list[str], k: int, seed: int = 0) -> list[list[int]
     return [sorted(f) for f in folds]
 
 
-def _train_config(args: argparse.Namespace, n_examples: int) -> Any:
+def _train_config(args: argparse.Namespace, n_examples: int) -> TrainConfig:
     """The engine's default config for this data size, with the ``--set NAME=VALUE`` overrides."""
     import dataclasses
 
@@ -214,8 +219,7 @@ def cross_validate_intents(args: argparse.Namespace, bar: ProgressBar | None) ->
         held_set = set(held)
         rest = [ex for i, ex in enumerate(examples) if i not in held_set] + answers
         model = train(rest, config=_train_config(args, len(rest)),
-                      progress=(lambda stage, frac, f=f: bar(f"fold {f + 1}/{len(folds)} {stage}", frac))
-                      if bar else None)
+                      progress=_labelled(bar, f"fold {f + 1}/{len(folds)}"))
         texts = [examples[i][0] for i in held]
         for i, p in zip(held, model.predict_many(texts), strict=True):
             gold.append(examples[i][1])
@@ -225,6 +229,13 @@ def cross_validate_intents(args: argparse.Namespace, bar: ProgressBar | None) ->
     result.update(folds=len(folds), train_seconds=round(time.perf_counter() - started, 3),
                   confused=[[g, p, c] for (g, p), c in confused.most_common(15)])
     return result
+
+
+def _labelled(bar: ProgressBar | None, label: str) -> Callable[[str, float], None] | None:
+    """``bar`` with ``label`` before each stage's name (``None`` without a bar)."""
+    if bar is None:
+        return None
+    return lambda stage, fraction: bar(f"{label} {stage}", fraction)
 
 
 def _truthy(value: str) -> bool:
@@ -251,12 +262,12 @@ def _judgement_rows(args: argparse.Namespace, task: str) -> tuple[list[tuple[str
 
 
 def _judge_rows(task: str, rows: list[tuple[str, Any]], train_rows: list[tuple[str, Any]] | None,
-                features: Any) -> list[Any]:
+                features: Features | None) -> list[Any]:
     """Predictions (bool for handoff, a label index for sentiment) of rules plus heads fitted on ``train_rows``."""
     from chalicelib.bot.nlu.judgement import heads, judge
 
     texts = [t for t, _ in rows]
-    if train_rows is None:
+    if train_rows is None or features is None:  # rules only (features are built unless --rules-only)
         if task == "handoff":
             return [judge.wants_human(t, None, 0.5) for t in texts]
         return [heads.SENTIMENT_LABELS.index(judge.sentiment(t, None).label) for t in texts]
@@ -268,7 +279,7 @@ def _judge_rows(task: str, rows: list[tuple[str, Any]], train_rows: list[tuple[s
     return [heads.SENTIMENT_LABELS.index(judge.sentiment(t, p).label) for t, p in zip(texts, probs, strict=True)]
 
 
-def _array(values: list[int]) -> Any:
+def _array(values: list[int]) -> Labels:
     import numpy as np
 
     return np.asarray(values, dtype=np.int64)
@@ -336,7 +347,7 @@ _JSON_KEYS = {
 }
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .progress import ProgressBar
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import argparse
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     kb = subparsers.add_parser("kb", help="knowledge base import / export (REST API)")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="SUBCOMMAND")
 
@@ -68,7 +68,7 @@ class ApiError(RuntimeError):
         self.status = status
 
 
-def call(api: str, token: str | None, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+def call(api: str, token: str | None, method: str, path: str, body: object = None) -> tuple[int, bytes]:
     data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
     request = urllib.request.Request(f"{api.rstrip('/')}{path}", data=data, method=method)
     request.add_header("Content-Type", "application/json")

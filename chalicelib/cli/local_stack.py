@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from mypy_boto3_s3 import S3Client
+
 STACK_FILE = Path(__file__).resolve().parents[2] / ".local-data" / "stack.json"
 
 
@@ -39,7 +41,7 @@ def read_stack(path: Path | None = None) -> dict[str, Any] | None:
     """The running local stack's description, or None if there is none (or it no longer answers)."""
     path = path or STACK_FILE
     try:
-        stack = json.loads(path.read_text())
+        stack: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
     try:
@@ -93,16 +95,19 @@ def resolve_target(bucket: str | None, env: Mapping[str, str] | None = None,
     return Target(bucket=name, endpoint_url=env.get("AWS_ENDPOINT_URL"), region=region, local=False)
 
 
-def s3_client(target: Target) -> Any:
+def s3_client(target: Target) -> S3Client:
     import boto3
 
+    client: S3Client  # boto3 itself is untyped; the mypy-boto3 stubs describe what it returns
     if target.local:
-        return boto3.client("s3", endpoint_url=target.endpoint_url, region_name=target.region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return boto3.client("s3", region_name=target.region)
+        client = boto3.client("s3", endpoint_url=target.endpoint_url, region_name=target.region,
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+    else:
+        client = boto3.client("s3", region_name=target.region)
+    return client
 
 
-def resolve_bucket_name(name: str, region: str, s3: Any) -> str:
+def resolve_bucket_name(name: str, region: str, s3: S3Client) -> str:
     """`{account_id}` / `{region}` placeholders of a configured bucket name, filled in."""
     if "{account_id}" in name:
         import boto3

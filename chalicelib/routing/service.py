@@ -73,7 +73,7 @@ class RoutingService:
 
     def handle(self, request: EscalationRequest) -> str:
         """Route one escalation; returns what happened (for logs and tests)."""
-        logger.append_keys(conversation_id=request.conversation_id)
+        logger.thread_safe_append_keys(conversation_id=request.conversation_id)
         now = self._now()
         outcome, state = self.store.mark_escalated(request, now)
         if outcome == "ignored" or state is None:

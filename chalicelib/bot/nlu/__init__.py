@@ -8,7 +8,7 @@ encoder are imported on first use of ``train`` / ``NluModel``, not when this pac
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .types import Prediction
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["NluModel", "Prediction", "train"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # lazy: numpy loads on first use (PEP 562)
     if name == "train":
         from .trainer import train
 

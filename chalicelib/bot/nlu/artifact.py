@@ -11,9 +11,12 @@ from __future__ import annotations
 import io
 import json
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .arrays import Stored
 
 MAGIC = b"NLUM"
 FORMAT_VERSION = 1
@@ -23,18 +26,18 @@ class ArtifactError(ValueError):
     """The bytes are not a model artifact this code can read."""
 
 
-def dump(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
+def dump(header: dict[str, Any], arrays: dict[str, Stored]) -> bytes:
     """Serialise a JSON-able ``header`` and numeric ``arrays``."""
     head = json.dumps({**header, "format_version": FORMAT_VERSION}, ensure_ascii=False).encode("utf-8")
     buf = io.BytesIO()
     for name, arr in arrays.items():
         if arr.dtype == object:
             raise ArtifactError(f"array {name!r} has dtype object")
-    np.savez_compressed(buf, **arrays)
+    np.savez_compressed(buf, allow_pickle=False, **arrays)  # object arrays are refused above anyway
     return MAGIC + struct.pack("<I", len(head)) + head + buf.getvalue()
 
 
-def load(blob: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def load(blob: bytes) -> tuple[dict[str, Any], dict[str, Stored]]:
     """Inverse of :func:`dump`."""
     if len(blob) < 8 or blob[:4] != MAGIC:
         raise ArtifactError("not an NLU model artifact")

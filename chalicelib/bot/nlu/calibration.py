@@ -10,15 +10,20 @@ out-of-scope examples, when a training set has them, are learned as a background
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .linear import softmax
+
+if TYPE_CHECKING:
+    from .arrays import Floats, Labels
 
 OOS_QUANTILE = 0.03
 _TEMPERATURES = np.exp(np.linspace(np.log(0.05), np.log(5.0), 60))
 
 
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+def fit_temperature(logits: Floats, y: Labels) -> float:
     """Temperature minimising the NLL of held-out ``logits`` against labels ``y``."""
     best_t, best_nll = 1.0, np.inf
     rows = np.arange(len(y))
@@ -31,12 +36,13 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return best_t
 
 
-def confidence(logits: np.ndarray, temperature: float, n_intents: int) -> np.ndarray:
+def confidence(logits: Floats, temperature: float, n_intents: int) -> Floats:
     """Calibrated probability of the best real intent (columns ``>= n_intents`` are background)."""
-    return softmax(logits / temperature)[:, :n_intents].max(axis=1)
+    best: Floats = softmax(logits / temperature)[:, :n_intents].max(axis=1)
+    return best
 
 
-def choose_threshold(in_scope_conf: np.ndarray, quantile: float = OOS_QUANTILE) -> float:
+def choose_threshold(in_scope_conf: Floats, quantile: float = OOS_QUANTILE) -> float:
     """OOS threshold: the ``quantile`` of held-out confidences of in-scope examples."""
     if len(in_scope_conf) == 0:
         return 0.0

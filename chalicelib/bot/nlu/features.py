@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     import numpy as np
+    from numpy.typing import NDArray
+
+    from .arrays import Float32
 
 
 def ngrams(norm_text: str) -> list[str]:
@@ -84,7 +87,7 @@ class TfidfVectorizer:
         norm = math.sqrt(sum(v * v for _, v in items))
         return [i for i, _ in items], [v / norm for _, v in items]
 
-    def transform(self, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def transform(self, texts: Iterable[str]) -> tuple[NDArray[np.int64], NDArray[np.int32], Float32]:
         """CSR ``(indptr, indices, data)`` for many texts."""
         import numpy as np
 

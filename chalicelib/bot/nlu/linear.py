@@ -16,20 +16,24 @@ import numpy as np
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from numpy.typing import NDArray
+
+    from .arrays import Float32, Floats, Labels, Rows
+
 
 @dataclass
 class Csr:
     """Minimal CSR matrix: row pointers, column indices, values."""
 
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
+    indptr: NDArray[np.int64]
+    indices: NDArray[np.int32]
+    data: Float32
 
     @property
     def rows(self) -> int:
         return len(self.indptr) - 1
 
-    def take(self, rows: np.ndarray) -> Csr:
+    def take(self, rows: Rows) -> Csr:
         starts, ends = self.indptr[rows], self.indptr[rows + 1]
         lengths = ends - starts
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -40,7 +44,7 @@ class Csr:
         return Csr(indptr, self.indices[pos], self.data[pos])
 
 
-def sparse_dot(x: Csr, w: np.ndarray) -> np.ndarray:
+def sparse_dot(x: Csr, w: Float32) -> Float32:
     """``X @ W`` for CSR ``X`` and dense ``W`` (vocab x classes)."""
     n, c = x.rows, w.shape[1]
     out = np.zeros((n, c), dtype=np.float32)
@@ -52,29 +56,30 @@ def sparse_dot(x: Csr, w: np.ndarray) -> np.ndarray:
     return out
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: Floats) -> Floats:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    probs: Floats = e / e.sum(axis=-1, keepdims=True)
+    return probs
 
 
 @dataclass
 class LinearModel:
     """Weights of the linear classifier."""
 
-    a: np.ndarray  # (dense_dim, classes)
-    b: np.ndarray  # (vocab, classes)
-    bias: np.ndarray  # (classes,)
+    a: Float32  # (dense_dim, classes)
+    b: Float32  # (vocab, classes)
+    bias: Float32  # (classes,)
 
-    def logits(self, dense: np.ndarray, sparse: Csr) -> np.ndarray:
+    def logits(self, dense: Floats, sparse: Csr) -> Floats:
         return dense @ self.a + sparse_dot(sparse, self.b) + self.bias
 
 
 def fit_softmax(
-    dense: np.ndarray,
+    dense: Floats,
     sparse: Csr,
     vocab_size: int,
-    y: np.ndarray,
+    y: Labels,
     n_classes: int,
     *,
     l2: float = 1e-4,
@@ -92,7 +97,9 @@ def fit_softmax(
     a = np.zeros((d, c), dtype=np.float32)
     b = np.zeros((vocab_size, c), dtype=np.float32)
     bias = np.zeros(c, dtype=np.float32)
-    state = {k: (np.zeros_like(p), np.zeros_like(p)) for k, p in (("a", a), ("b", b), ("bias", bias))}
+    state: dict[str, tuple[Floats, Floats]] = {
+        k: (np.zeros_like(p), np.zeros_like(p)) for k, p in (("a", a), ("b", b), ("bias", bias))
+    }
     t_b = np.zeros(vocab_size, dtype=np.int64)  # per-row step counts for lazy Adam bias correction
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     bs = min(batch_size, n)

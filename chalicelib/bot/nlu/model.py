@@ -22,6 +22,7 @@ from .linear import Csr, LinearModel, softmax
 from .types import Judged, Prediction
 
 if TYPE_CHECKING:
+    from .arrays import Float32, Floats, Stored
     from .judgement.heads import JudgementHeads
 
 if TYPE_CHECKING:
@@ -42,24 +43,24 @@ class NluModel:
     threshold: float
     dense_scale: float
     sparse_scale: float
-    mean: np.ndarray = field(default_factory=lambda: np.zeros(DIM, dtype=np.float32))
+    mean: Float32 = field(default_factory=lambda: np.zeros(DIM, dtype=np.float32))
     meta: dict[str, Any] = field(default_factory=dict)
     judgement: JudgementHeads | None = None  # handoff / sentiment heads; None in older artifacts
 
     # ---------------------------------------------------------------- scoring
-    def _centred(self, texts: Sequence[str]) -> np.ndarray:
+    def _centred(self, texts: Sequence[str]) -> Float32:
         return embedding.center(embedding.embed(list(texts)), self.mean)
 
-    def _logits_from(self, centred: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    def _logits_from(self, centred: Float32, texts: Sequence[str]) -> Floats:
         sparse = Csr(*self.vectorizer.transform(embedding.lexical_view(t) for t in texts))
         sparse.data *= self.sparse_scale
         return self.linear.logits(centred * self.dense_scale, sparse)
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
+    def logits(self, texts: Sequence[str]) -> Floats:
         """Raw scores, shape ``(len(texts), intents + background)``."""
         return self._logits_from(self._centred(texts), texts)
 
-    def _decide(self, text: str, row: np.ndarray) -> Prediction:
+    def _decide(self, text: str, row: Floats) -> Prediction:
         n = len(self.intents)
         probs = softmax(row / self.temperature)
         order = np.argsort(-probs[:n])[:3]
@@ -109,7 +110,7 @@ class NluModel:
         """:meth:`judge_many` for one message."""
         return self.judge_many([text])[0]
 
-    def confidences(self, texts: Sequence[str]) -> np.ndarray:
+    def confidences(self, texts: Sequence[str]) -> Floats:
         """Calibrated best-intent confidence of each text."""
         return confidence(self.logits(texts), self.temperature, len(self.intents))
 
@@ -129,7 +130,7 @@ class NluModel:
             "vocab": self.vectorizer.vocab,
             "meta": self.meta,
         }
-        arrays = {
+        arrays: dict[str, Stored] = {
             "a": self.linear.a.astype(np.float16),
             "b": self.linear.b.astype(np.float16),
             "bias": self.linear.bias.astype(np.float32),

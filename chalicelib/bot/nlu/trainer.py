@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,10 @@ from .calibration import choose_threshold, confidence, fit_temperature
 from .features import TfidfVectorizer
 from .linear import Csr, fit_softmax
 from .model import BACKGROUND, NluModel
+
+if TYPE_CHECKING:
+    from .arrays import Floats, Labels, Rows
+    from .linear import LinearModel
 
 ProgressFn = Callable[[str, float], None]
 OOS_LABELS = frozenset({"oos", BACKGROUND})
@@ -67,7 +72,7 @@ def _clean(examples: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def _folds(y: np.ndarray, n_classes: int, rng: np.random.Generator, k: int | None = None) -> list[np.ndarray]:
+def _folds(y: Labels, n_classes: int, rng: np.random.Generator, k: int | None = None) -> list[Rows]:
     """Stratified held-out index sets: 4 folds (or ``k``) for small data, one 20% split for large data."""
     k = k or (4 if len(y) <= 4000 else 5)
     fold_of = np.empty(len(y), dtype=np.int64)
@@ -110,7 +115,7 @@ def train(
 
     report("embedding", 0.0)
     texts = [t for t, _ in data]
-    dense = np.zeros((len(texts), embedding.DIM), dtype=np.float32)
+    dense: Floats = np.zeros((len(texts), embedding.DIM), dtype=np.float32)
     step = 256
     for start in range(0, len(texts), step):
         dense[start : start + step] = embedding.embed_cached(texts[start : start + step])
@@ -141,7 +146,7 @@ def train(
     n_bg = int(np.sum(y == len(intents)))
     bg_offset = cfg.background_prior * float(np.log(n_bg / per_intent)) if n_bg > per_intent else 0.0
 
-    def fit(rows: np.ndarray, stage: str, lo: float, hi: float):
+    def fit(rows: Rows, stage: str, lo: float, hi: float) -> LinearModel:
         model = fit_softmax(
             dense[rows], sparse.take(rows), vectorizer.size, y[rows], len(labels),
             l2=cfg.l2, epochs=cfg.epochs, seed=seed,

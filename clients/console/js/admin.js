@@ -174,17 +174,25 @@ export async function mount(root, { api, session, refused }) {
       }));
   }
 
-  function sla() {
-    const defaults = { urgent: [15, 240], high: [60, 480], normal: [240, 1440], low: [480, 4320] };
-    clear(body, Object.entries(defaults).map(([priority, [first, resolution]]) => {
-      const a = h("input", { type: "number", min: 1, value: first });
-      const b = h("input", { type: "number", min: 1, value: resolution });
-      const business = h("input", { type: "checkbox", checked: true });
-      return h("section", {}, h("h2", {}, priority), form(`${t("sla")} ${priority}`, [
-        field(t("firstResponseMinutes"), a), field(t("resolutionMinutes"), b),
-        h("label", { class: "row" }, business, h("span", {}, t("businessHoursOnly")))], t("save"),
-      () => api.put(`/admin/sla-policies/${priority}`, { first_response_minutes: Number(a.value),
-        resolution_minutes: Number(b.value), business_hours: business.checked })));
+  // Each priority's policy as tickets get it: the saved one, else the default (GET /admin/sla-policies).
+  async function sla() {
+    const policies = await guard(() => api.get("/admin/sla-policies"));
+    if (!policies) return;
+    clear(body, policies.map((policy) => {
+      const { priority } = policy;
+      const a = h("input", { type: "number", min: 1, value: policy.first_response_minutes });
+      const b = h("input", { type: "number", min: 1, value: policy.resolution_minutes });
+      const business = h("input", { type: "checkbox", checked: policy.business_hours });
+      return h("section", {}, h("h2", {}, priority),
+        h("p", { class: "hint" }, policy.stored ? t("slaStored") : t("slaDefault")),
+        form(`${t("sla")} ${priority}`, [
+          field(t("firstResponseMinutes"), a), field(t("resolutionMinutes"), b),
+          h("label", { class: "row" }, business, h("span", {}, t("businessHoursOnly")))], t("save"), async () => {
+          const result = await api.put(`/admin/sla-policies/${priority}`, { first_response_minutes: Number(a.value),
+            resolution_minutes: Number(b.value), business_hours: business.checked });
+          await sla();
+          return result;
+        }));
     }));
   }
 

@@ -64,13 +64,11 @@ function signInPage() {
     button.textContent = t("signingIn");
     error.textContent = "";
     try {
-      await session.signIn(username.value.trim(), password.value);
-      flash = "";
-      if (location.hash === "#/work") render(); else location.hash = "#/work"; // hashchange renders
+      const challenge = await session.signIn(username.value.trim(), password.value);
+      if (challenge) challengePage(challenge); else signedIn();
     } catch (exc) {
       const known = exc instanceof AuthError && ["NotAuthorizedException", "UserNotFoundException"].includes(exc.code);
-      error.textContent = known ? t("badCredentials")
-        : exc.code === "NEW_PASSWORD_REQUIRED" ? t("newPasswordRequired") : t("signInFailed", exc.message);
+      error.textContent = known ? t("badCredentials") : t("signInFailed", exc.message);
       button.disabled = false;
       button.textContent = t("signIn");
       password.select();
@@ -78,6 +76,49 @@ function signInPage() {
   });
   clear(main, form);
   username.focus();
+}
+
+function signedIn() {
+  flash = "";
+  if (location.hash === "#/work") render(); else location.hash = "#/work"; // hashchange renders
+}
+
+// What Cognito asks for before it issues tokens: a new password (an account an admin created, or whose
+// password was reset) or the 6-digit code of the user's authenticator app. Either may follow the other.
+function challengePage(challenge) {
+  const mfa = challenge.name === "SOFTWARE_TOKEN_MFA";
+  const answer = mfa
+    ? h("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}",
+      maxlength: 6, required: true })
+    : h("input", { name: "new-password", type: "password", autocomplete: "new-password", required: true });
+  const again = mfa ? null
+    : h("input", { name: "confirm-password", type: "password", autocomplete: "new-password", required: true });
+  const error = h("p", { class: "error", role: "alert" });
+  const button = h("button", { type: "submit", class: "primary" }, mfa ? t("verify") : t("setPassword"));
+  const form = h("form", { class: "signin", "aria-labelledby": "challenge-title" },
+    h("h1", { id: "challenge-title" }, mfa ? t("mfaTitle") : t("newPasswordTitle")),
+    h("p", { class: "hint" }, mfa ? t("mfaHint") : t("newPasswordHint", challenge.username)),
+    field(mfa ? t("code") : t("newPassword"), answer), again && field(t("confirmPassword"), again), button, error,
+    h("button", { type: "button", onclick: () => { flash = ""; signInPage(); } }, t("backToSignIn")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (again && answer.value !== again.value) { error.textContent = t("passwordsDiffer"); again.select(); return; }
+    button.disabled = true;
+    error.textContent = "";
+    try {
+      const next = await session.respond(challenge, mfa ? answer.value.trim() : answer.value);
+      if (next) challengePage(next); else signedIn();
+    } catch (exc) {
+      // Cognito's session for a challenge lasts three minutes, and ends after too many wrong codes
+      if (exc.code === "NotAuthorizedException") { flash = t("challengeExpired"); signInPage(); return; }
+      error.textContent = exc.code === "CodeMismatchException" ? t("badCode")
+        : exc.code === "InvalidPasswordException" ? t("weakPassword", exc.message) : t("signInFailed", exc.message);
+      button.disabled = false;
+      answer.select();
+    }
+  });
+  clear(main, form);
+  answer.focus();
 }
 
 async function render() {

@@ -1,6 +1,12 @@
 // Sign-in: Cognito access tokens (USER_PASSWORD_AUTH, refreshed before they expire) or a company-issued
 // agent JWT from the URL fragment (#token=…, which never reaches a server). Tokens live in memory and in
 // sessionStorage (this tab only); sign-out forgets them and revokes the refresh token.
+// Cognito may answer a password with a challenge first: a new password for an account an admin created
+// (NEW_PASSWORD_REQUIRED) or the code of an authenticator app (SOFTWARE_TOKEN_MFA); the sign-in page
+// asks for it and answers with `respond`.
+
+/** The challenges the sign-in page can answer, and the ChallengeResponses key of each answer. */
+export const CHALLENGES = { NEW_PASSWORD_REQUIRED: "NEW_PASSWORD", SOFTWARE_TOKEN_MFA: "SOFTWARE_TOKEN_MFA_CODE" };
 
 const KEY = "console.session";
 
@@ -74,16 +80,37 @@ export class Session extends EventTarget {
     return data;
   }
 
+  /** Signs in, or returns the challenge to answer first: `{name, username, session}` (see `respond`). */
   async signIn(username, password) {
     if (!this.cognito) throw new AuthError("not_configured", "sign-in with a password is not configured");
     const data = await this._cognito("InitiateAuth", {
       AuthFlow: "USER_PASSWORD_AUTH", ClientId: this.cognito.client_id,
       AuthParameters: { USERNAME: username, PASSWORD: password },
     });
-    if (data.ChallengeName) throw new AuthError(data.ChallengeName, data.ChallengeName);
+    return this._signedIn(data, username);
+  }
+
+  /** Answers `challenge` (from `signIn` or an earlier `respond`) with a new password or a code. */
+  async respond(challenge, answer) {
+    const data = await this._cognito("RespondToAuthChallenge", {
+      ChallengeName: challenge.name, ClientId: this.cognito.client_id, Session: challenge.session,
+      ChallengeResponses: { USERNAME: challenge.username, [CHALLENGES[challenge.name]]: answer },
+    });
+    return this._signedIn(data, challenge.username);
+  }
+
+  _signedIn(data, username) {
+    if (data.ChallengeName) {
+      if (!(data.ChallengeName in CHALLENGES)) throw new AuthError(data.ChallengeName, data.ChallengeName);
+      const params = data.ChallengeParameters || {};
+      // USER_ID_FOR_SRP is the user name Cognito expects in the answer (it differs for an e-mail alias)
+      return { name: data.ChallengeName, username: params.USER_ID_FOR_SRP || params.USERNAME || username,
+        session: data.Session };
+    }
     const result = data.AuthenticationResult;
     this._save({ kind: "cognito", access: result.AccessToken, refresh: result.RefreshToken,
       exp: Date.now() + result.ExpiresIn * 1000 });
+    return null;
   }
 
   async refresh() {

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from ...handoff import rule_signal
 from ...sentiment import analyse
 from ..features import TfidfVectorizer
 from ..linear import Csr, LinearModel, fit_softmax, softmax
+
+if TYPE_CHECKING:
+    from ..arrays import Float32, Floats, Labels, Stored
 
 DATA = Path(__file__).resolve().parent / "data"
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
@@ -40,7 +43,7 @@ EPOCHS = 40
 
 _ASKS_FOR_SOMEONE = re.compile(r"有人|在吗|在不在|anyone|are you there", re.IGNORECASE)
 
-Features = Callable[[Sequence[str]], np.ndarray]
+Features = Callable[[Sequence[str]], "Float32"]  # texts to centred embeddings
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -82,13 +85,13 @@ def sentiment_examples() -> list[tuple[str, int]]:
                    if t not in known and not analyse(t).angry]
 
 
-def handoff_rule_features(texts: Sequence[str]) -> np.ndarray:
+def handoff_rule_features(texts: Sequence[str]) -> Float32:
     """``[request phrase, negated request]`` of the handoff rules, one row per text."""
     signals = [rule_signal(t) for t in texts]
     return np.array([[s == 1, s == -1] for s in signals], dtype=np.float32).reshape(len(texts), 2)
 
 
-def sentiment_rule_features(texts: Sequence[str]) -> np.ndarray:
+def sentiment_rule_features(texts: Sequence[str]) -> Float32:
     """``[lexicon score, anger flag]`` of the sentiment rules, one row per text."""
     out = [analyse(t) for t in texts]
     return np.array([[s.score, float(s.angry)] for s in out], dtype=np.float32).reshape(len(texts), 2)
@@ -102,16 +105,16 @@ class Head:
     vectorizer: TfidfVectorizer
     linear: LinearModel
 
-    def _rules(self, texts: Sequence[str]) -> np.ndarray:
+    def _rules(self, texts: Sequence[str]) -> Float32:
         return (handoff_rule_features if self.kind == "handoff" else sentiment_rule_features)(texts)
 
-    def inputs(self, texts: Sequence[str], centred: np.ndarray) -> tuple[np.ndarray, Csr]:
+    def inputs(self, texts: Sequence[str], centred: Float32) -> tuple[Float32, Csr]:
         dense = np.concatenate([centred * DENSE_SCALE, self._rules(texts) * RULE_SCALE], axis=1)
         sparse = Csr(*self.vectorizer.transform(texts))
         sparse.data *= SPARSE_SCALE
         return dense.astype(np.float32), sparse
 
-    def probs(self, texts: Sequence[str], centred: np.ndarray) -> np.ndarray:
+    def probs(self, texts: Sequence[str], centred: Float32) -> Floats:
         dense, sparse = self.inputs(texts, centred)
         z = self.linear.logits(dense, sparse)
         if self.kind == "sentiment":
@@ -119,9 +122,10 @@ class Head:
         return softmax(z)
 
 
-def fit_head(kind: str, texts: Sequence[str], centred: np.ndarray, y: np.ndarray, *, seed: int = 0) -> Head:
+def fit_head(kind: str, texts: Sequence[str], centred: Float32, y: Labels, *, seed: int = 0) -> Head:
     """Fit one head on ``texts`` (with their centred embeddings) and integer labels ``y``."""
-    head = Head(kind, TfidfVectorizer().fit(texts, min_df=2), LinearModel(np.zeros(0), np.zeros(0), np.zeros(0)))
+    unfitted = np.zeros(0, dtype=np.float32)
+    head = Head(kind, TfidfVectorizer().fit(texts, min_df=2), LinearModel(unfitted, unfitted, unfitted))
     dense, sparse = head.inputs(texts, centred)
     n_classes = 2 if kind == "handoff" else len(SENTIMENT_LABELS)
     head.linear = fit_softmax(dense, sparse, head.vectorizer.size, y, n_classes, l2=L2, epochs=EPOCHS, seed=seed)
@@ -136,11 +140,11 @@ class JudgementHeads:
     sentiment: Head
     handoff_threshold: float = HANDOFF_THRESHOLD
 
-    def handoff_prob(self, texts: Sequence[str], centred: np.ndarray) -> np.ndarray:
+    def handoff_prob(self, texts: Sequence[str], centred: Float32) -> Floats:
         """Probability of a request for a person, one per text."""
         return self.handoff.probs(texts, centred)[:, 1]
 
-    def sentiment_probs(self, texts: Sequence[str], centred: np.ndarray) -> np.ndarray:
+    def sentiment_probs(self, texts: Sequence[str], centred: Float32) -> Floats:
         """``(n, 3)`` probabilities in the order of :data:`SENTIMENT_LABELS`."""
         return self.sentiment.probs(texts, centred)
 
@@ -172,12 +176,12 @@ def centred_features() -> Features:
 
 
 # ------------------------------------------------------------------ artifact
-def to_artifact(heads: JudgementHeads) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def to_artifact(heads: JudgementHeads) -> tuple[dict[str, Any], dict[str, Stored]]:
     """Header entries and arrays that store ``heads`` in a model artifact."""
     header: dict[str, Any] = {"judgement": {"handoff_threshold": heads.handoff_threshold,
                                             "handoff_vocab": heads.handoff.vectorizer.vocab,
                                             "sentiment_vocab": heads.sentiment.vectorizer.vocab}}
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Stored] = {}
     for prefix, head in (("ho", heads.handoff), ("se", heads.sentiment)):
         arrays[f"{prefix}_a"] = head.linear.a.astype(np.float16)
         arrays[f"{prefix}_b"] = head.linear.b.astype(np.float16)
@@ -186,7 +190,7 @@ def to_artifact(heads: JudgementHeads) -> tuple[dict[str, Any], dict[str, np.nda
     return header, arrays
 
 
-def from_artifact(header: dict[str, Any], arrays: dict[str, np.ndarray], dim: int) -> JudgementHeads | None:
+def from_artifact(header: dict[str, Any], arrays: dict[str, Stored], dim: int) -> JudgementHeads | None:
     """The heads stored in an artifact, or ``None`` for artifacts made before they existed."""
     meta = header.get("judgement")
     if not meta:

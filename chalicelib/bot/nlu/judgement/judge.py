@@ -22,8 +22,7 @@ from ...sentiment import Sentiment, analyse, label_of
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    import numpy as np
-
+    from ..arrays import Float32, Floats
     from .heads import JudgementHeads
 
 ANGRY_PROBABILITY = 0.8  # the head this sure of "negative" flags anger
@@ -38,7 +37,7 @@ def wants_human(text: str, probability: float | None, threshold: float) -> bool:
     return probability >= threshold
 
 
-def sentiment(text: str, probs: Sequence[float] | np.ndarray | None) -> Sentiment:
+def sentiment(text: str, probs: Sequence[float] | Floats | None) -> Sentiment:
     """Sentiment of ``text`` from the head's ``(negative, neutral, positive)`` ``probs`` (``None``: rules)."""
     rules = analyse(text)
     if probs is None:
@@ -51,7 +50,7 @@ def sentiment(text: str, probs: Sequence[float] | np.ndarray | None) -> Sentimen
     return Sentiment(label=label_of(score), score=round(score, 4), angry=angry)
 
 
-def judge_many(texts: list[str], centred: np.ndarray, heads: JudgementHeads | None) -> list[tuple[bool, Sentiment]]:
+def judge_many(texts: list[str], centred: Float32, heads: JudgementHeads | None) -> list[tuple[bool, Sentiment]]:
     """Handoff and sentiment for ``texts`` whose centred embeddings are the rows of ``centred``."""
     if heads is None:
         return [(wants_human(t, None, 0.5), sentiment(t, None)) for t in texts]
