@@ -25,7 +25,7 @@ by calling DELETE again, and a DELETE of an erased customer answers with the sam
   platform-wide key, so anyone holding the key and the id could recompute it. Poison records
   (`errors/`) mentioning the customer are deleted.
 - Tickets are business records and stay, anonymised: no customer, conversation or channel, subject
-  and description replaced, comment texts in the audit trail replaced.
+  and description replaced, comment texts and the customer's own actions in the audit trail replaced.
 - The access audit stays (who read what, when), with the customer id replaced by the erasure's
   reference.
 - The erasure record (`ERASURE#<id>`) holds no personal data: its id is a keyed hash of the
@@ -68,6 +68,7 @@ ANALYTICS_PREFIXES = ("events/",)
 POISON_PREFIXES = ("errors/",)
 FREE_TEXT_EVENT_FIELDS = ("comment", "reason")
 ERASED = "[erased]"
+CUSTOMER_ERASED = "customer:erased"
 STEPS = ("analytics", "originals", "tickets", "conversations", "access_audit", "identities", "connections",
          "customer")
 
@@ -189,8 +190,9 @@ class PrivacyRights:
             "conversations": conversations,
             "tickets": tickets,
             "ratings": ratings,
-            "consent": {"current": [c.model_dump() for c in self._consent.for_customer(customer_id)],
-                        "history": [c.model_dump() for c in self._consent.history(customer_id)]},
+            "consent": {"current": [_clean(i) for i in own if str(i[schema.SK]).startswith(keys.CONSENT_SK_PREFIX)],
+                        "history": [_clean(i) for i in own
+                                    if str(i[schema.SK]).startswith(keys.CONSENT_LOG_SK_PREFIX)]},
             "merges": merges,
             "connections": [_clean(c) for c in self._listed(customer_id, keys.CONNECTION_GSI_PREFIX)],
             "other_records": [_clean(i) for i in own if i[schema.SK] != keys.PROFILE_SK
@@ -293,6 +295,11 @@ class PrivacyRights:
                 ExpressionAttributeValues={":e": encode_value(ERASED), ":empty": encode_value(""),
                                            ":true": encode_value(True)})
             for entry in self._partition(keys.ticket_pk(ticket.ticket_id), keys.AUDIT_SK_PREFIX):
+                if str(entry.get("actor", "")).startswith("customer:") and entry["actor"] != CUSTOMER_ERASED:
+                    self._table.update_item(  # the customer's own confirmation or reopening
+                        Key=encode({schema.PK: entry[schema.PK], schema.SK: entry[schema.SK]}),
+                        UpdateExpression="SET actor = :a",
+                        ExpressionAttributeValues={":a": encode_value(CUSTOMER_ERASED)})
                 comment = (entry.get("changes") or {}).get("comment")
                 if isinstance(comment, dict) and comment.get("text") != ERASED:
                     self._table.update_item(
