@@ -667,7 +667,8 @@ class Services:
     def ticket_loop(self) -> TicketLoop:
         from chalicelib.tickets.loop import TicketLoop
 
-        return TicketLoop(self.tickets, self.conversations, self.delivery_store, self.table, self.bus.publish)
+        return TicketLoop(self.tickets, self.conversations, self.delivery_store, self.table, self.customer_texts,
+                          self.bus.publish)
 
     @once
     def privacy(self) -> PrivacyRights:

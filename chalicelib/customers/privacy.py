@@ -69,6 +69,9 @@ POISON_PREFIXES = ("errors/",)
 FREE_TEXT_EVENT_FIELDS = ("comment", "reason")
 ERASED = "[erased]"
 CUSTOMER_ERASED = "customer:erased"
+# The interaction stream keeps records 24 h and the archive batches them: a repeated DELETE in this
+# window rewrites the events archived after the erasure ran.
+STREAM_LAG_MS = 48 * 3600 * 1000
 STEPS = ("analytics", "originals", "tickets", "conversations", "access_audit", "identities", "connections",
          "customer")
 
@@ -214,6 +217,9 @@ class PrivacyRights:
         erasure_id = self.erasure_id(customer_id)
         existing = self.erasure(customer_id)
         if existing is not None and existing.status == "completed":
+            if self._now() - (existing.completed_ms or 0) < STREAM_LAG_MS:
+                # events that were still in the interaction stream when the erasure ran are archived since
+                self._erase_analytics(customer_id, existing)
             return existing, True
         if existing is None:
             own = self._partition(keys.customer_pk(customer_id))

@@ -29,16 +29,17 @@ from chalicelib.core.bus import CONSUMED
 from chalicelib.core.events import MessageStored, TicketChanged, TicketCommented, TicketConfirmation
 from chalicelib.core.models import ConversationClosed, DedupKey, MessageDraft, Sender
 from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.i18n import language_of
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import encode
 from chalicelib.tickets.models import TicketPatch
-from chalicelib.tickets.texts import language_of, text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.conversations.service import ConversationService
     from chalicelib.core.models import Message
+    from chalicelib.i18n import CustomerTexts
     from chalicelib.store.delivery_store import DeliveryStore
     from chalicelib.store.table import Table
     from chalicelib.tickets.models import AuditEntry, Ticket
@@ -48,7 +49,6 @@ logger = Logger(child=True)
 
 SUPPORT = Sender(type="system", id="tickets", name="Support")
 CONFIRM_TTL_SECONDS = 7 * 24 * 3600
-LANGUAGE_LOOKBACK = 5  # conversations searched for the customer's language
 CONFIRM_PAYLOAD = "ticket:solved"
 REOPEN_PAYLOAD = "ticket:not_solved"
 Answer = Literal["confirmed", "reopened"]
@@ -62,8 +62,8 @@ _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 # Status changes the customer hears of (`new` is the creation; `closed` after their confirmation is
 # answered by the confirmation itself).
-_STATUS_TEXTS = {"new": "ticket_created", "open": "ticket_open", "pending": "ticket_pending",
-                 "solved": "ticket_solved", "closed": "ticket_closed"}
+_STATUS_TEXTS = {"new": "ticket.created", "open": "ticket.open", "pending": "ticket.pending",
+                 "solved": "ticket.solved_question", "closed": "ticket.closed"}
 
 
 def parse_answer(message: Message) -> Answer | None:
@@ -92,8 +92,10 @@ def public_view(ticket: Ticket, audit: list[AuditEntry]) -> dict[str, Any]:
 
 class TicketLoop:
     def __init__(self, tickets: TicketService, conversations: ConversationService, delivery: DeliveryStore,
-                 table: Table, publish: Callable[[object], None], clock: Callable[[], int] = ids.now_ms) -> None:
+                 table: Table, texts: CustomerTexts, publish: Callable[[object], None],
+                 clock: Callable[[], int] = ids.now_ms) -> None:
         self._tickets = tickets
+        self._texts = texts
         self._conversations = conversations
         self._delivery = delivery
         self._table = table
@@ -122,7 +124,9 @@ class TicketLoop:
             if audit and audit[-1].actor.startswith("customer:"):
                 return  # the customer's own answer: they were answered then
         ticket = self._tickets.get(event.ticket_id)
-        key = "ticket_reopened" if event.to_status == "open" and event.from_status == "solved" \
+        if event.from_status is None and ticket.source == "offline_escalation":
+            return  # routing's offline notice already told them a ticket was opened
+        key = "ticket.reopened" if event.to_status == "open" and event.from_status == "solved" \
             else _STATUS_TEXTS[event.to_status]
         conversation_id, language = self._target(event.customer_id)
         if conversation_id is None:
@@ -131,9 +135,9 @@ class TicketLoop:
                                            "language": language}}
         if event.to_status == "solved":
             meta["quick_replies"] = [
-                {"title": text("ticket_answer_solved", language), "payload": CONFIRM_PAYLOAD},
-                {"title": text("ticket_answer_not_solved", language), "payload": REOPEN_PAYLOAD}]
-        body = text(key, language, ref=ticket.ticket_id, subject=ticket.subject)
+                {"title": self._text("ticket.answer_solved", language), "payload": CONFIRM_PAYLOAD},
+                {"title": self._text("ticket.answer_not_solved", language), "payload": REOPEN_PAYLOAD}]
+        body = self._text(key, language, ref=ticket.ticket_id, subject=ticket.subject)
         self._post(conversation_id, body, meta, ("status", ticket.ticket_id, str(event.ts_ms), event.to_status))
         if event.to_status == "solved":
             self._set_pending(event.customer_id, ticket.ticket_id, conversation_id)
@@ -148,7 +152,7 @@ class TicketLoop:
         conversation_id, language = self._target(event.customer_id)
         if conversation_id is None:
             return
-        body = text("ticket_comment", language, ref=ticket.ticket_id, subject=ticket.subject, text=event.text)
+        body = self._text("ticket.comment", language, ref=ticket.ticket_id, subject=ticket.subject, text=event.text)
         self._post(conversation_id, body, {"ticket": {"ticket_id": ticket.ticket_id, "comment": True,
                                                       "language": language}},
                    ("comment", ticket.ticket_id, event.comment_id))
@@ -179,9 +183,9 @@ class TicketLoop:
         except (Conflict, InvalidInput):
             logger.info("ticket answer not applied", extra={"ticket_id": ticket_id})
         self._clear_pending(customer_id)
-        language = language_of(message.text)
-        key = "ticket_confirmed" if outcome == "confirmed" else "ticket_reopened_by_customer"
-        self._post(message.conversation_id, text(key, language, ref=ticket_id),
+        language = self._texts.languages.for_conversation(message.conversation_id, hint=language_of(message.text))
+        key = "ticket.confirmed" if outcome == "confirmed" else "ticket.reopened_by_customer"
+        self._post(message.conversation_id, self._text(key, language, ref=ticket_id),
                    {"ticket": {"ticket_id": ticket_id, "status": status, "language": language}},
                    ("answer", ticket_id, message.message_id))
         self._publish(TicketConfirmation(ticket_id=ticket_id, customer_id=customer_id,
@@ -194,11 +198,11 @@ class TicketLoop:
 
     def _target(self, customer_id: str) -> tuple[str | None, str]:
         """The conversation to tell the customer in (open, else a new one on their last channel) and its language."""
-        recent = self._conversations.list_customer_conversations(customer_id, limit=LANGUAGE_LOOKBACK)
-        if not recent:
-            return None, "en"
-        last = recent[0]
-        language = self._language([c.conversation_id for c in recent])
+        latest = self._conversations.list_customer_conversations(customer_id, limit=1)
+        if not latest:
+            return None, self._texts.catalog.default_language
+        last = latest[0]
+        language = self._texts.languages.for_customer(customer_id)  # before a new, silent conversation opens
         if last.status == "open":
             return last.conversation_id, language
         route = self._delivery.reply_route(last.conversation_id)
@@ -209,21 +213,8 @@ class TicketLoop:
                                            route.last_customer_ms.get(route.channel))
         return conversation_id, language
 
-    def _language(self, conversation_ids: list[str]) -> str:
-        """The language of the customer's latest words (the bot's detection, else their text), newest first."""
-        for conversation_id in conversation_ids:
-            messages, _ = self._conversations.list_messages(conversation_id, limit=20)
-            for message in reversed(messages):
-                meta = message.meta or {}
-                for key in ("decision", "bot"):
-                    found = meta.get(key)
-                    if isinstance(found, dict) and isinstance(found.get("language"), str):
-                        return "zh" if found["language"].startswith("zh") else "en"
-                if message.sender.type == "customer" and message.text:
-                    return language_of(message.text)
-                if isinstance(meta.get("ticket"), dict) and isinstance(meta["ticket"].get("language"), str):
-                    return str(meta["ticket"]["language"])  # what this loop told them last
-        return "en"
+    def _text(self, key: str, language: str, **params: object) -> str:
+        return self._texts.catalog.text(key, language, **params)
 
     def _channel(self, conversation_id: str) -> str:
         conversation = self._conversations.get_conversation(conversation_id)

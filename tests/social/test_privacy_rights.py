@@ -165,8 +165,12 @@ def test_export_contains_every_item_the_customer_has_and_erasure_leaves_no_ident
     archived = [json.loads(line) for k, t in texts.items() if k.startswith("events/") for line in t.splitlines()]
     assert len([e for e in archived if e["event_type"] == "ticket_confirmation"]) >= 2
 
+    # the stream still holds their events for 24 h: a replay archives them again; a repeated DELETE rewrites them
+    archive(social.app, stream_records(social.session)[1])
+    assert any(who["pid"] in text for text in _bucket_texts(social).values())
     status, again = _rest(social, "DELETE", f"/customers/{who['customer_id']}", {"reason": "repeated request"})
     assert status == 200 and again["already_erased"] is True and again["erasure_id"] == record["erasure_id"]
+    assert [k for k, text in _bucket_texts(social).items() if any(n in text for n in needles)] == []
     assert _rest(social, "GET", f"/customers/{who['customer_id']}/export")[0] == 404
 
 
