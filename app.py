@@ -243,6 +243,29 @@ def access_log():
     return services().customers_rest.access_log(app.current_request)
 
 
+# -- issue 16: privacy rights (export, erasure, marketing consent) ----------------------------------
+
+
+@app.route("/customers/{customer_id}/export", methods=["GET"])
+def customers_export(customer_id):
+    return services().privacy_rest.export(app.current_request, customer_id)
+
+
+@app.route("/customers/{customer_id}", methods=["DELETE"])
+def customers_erase(customer_id):
+    return services().privacy_rest.erase(app.current_request, customer_id)
+
+
+@app.route("/customers/{customer_id}/consent", methods=["GET"])
+def customers_consent(customer_id):
+    return services().privacy_rest.get_consent(app.current_request, customer_id)
+
+
+@app.route("/customers/{customer_id}/consent/{channel}", methods=["PUT"])
+def customers_put_consent(customer_id, channel):
+    return services().privacy_rest.put_consent(app.current_request, customer_id, channel)
+
+
 @app.route("/webhooks/{channel}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
 def webhook_receive(channel):
     return services().webhooks_rest.receive(app.current_request, channel)

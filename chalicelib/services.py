@@ -27,6 +27,8 @@ from chalicelib.core.events import (
     MessageStored,
     SlaBreached,
     TicketChanged,
+    TicketCommented,
+    TicketConfirmation,
 )
 from chalicelib.settings import Settings
 
@@ -67,6 +69,9 @@ if TYPE_CHECKING:
     from chalicelib.conversations.service import ConversationService
     from chalicelib.customers.access import CustomerAccess
     from chalicelib.customers.api import CustomersRest
+    from chalicelib.customers.consent import ConsentStore
+    from chalicelib.customers.privacy import PrivacyRights
+    from chalicelib.customers.privacy_api import PrivacyRest
     from chalicelib.customers.service import CustomerService
     from chalicelib.effects.consumer import EffectsConsumer
     from chalicelib.effects.outbox import EffectsOutbox
@@ -84,6 +89,7 @@ if TYPE_CHECKING:
     from chalicelib.store.delivery_store import DeliveryStore
     from chalicelib.store.identity_store import IdentityStore
     from chalicelib.store.table import Table
+    from chalicelib.tickets.loop import TicketLoop
     from chalicelib.tickets.service import TicketService
     from chalicelib.webhooks.inbound import ChannelSecrets, WebhookService
     from chalicelib.webhooks.limits import OriginalTexts
@@ -277,6 +283,8 @@ class Services:
                 # 3. a bare "4" or a quick-reply postback answering a pending survey is CONSUMED here:
                 #    it is not a question for the bot (which would answer it with a fallback)
                 self.csat.on_message,
+                # 3b. (issue 16) "solved" / "没有解决" answering "is your problem solved?" is CONSUMED too
+                self.ticket_loop.on_message,
                 # 4. the bot answers customer messages (its reply is a new MessageStored, queued)
                 self.bot_responder.on_message,
                 # 5. bot, agent and system messages go out on the customer's social channel
@@ -291,8 +299,11 @@ class Services:
             ConversationResolved: (analytics,),
             ConversationEnded: (analytics,),
             ConversationRated: (analytics,),
-            TicketChanged: (analytics,),
+            # issue 16: what happens to a ticket reaches its customer (after analytics has seen it)
+            TicketChanged: (analytics, self.ticket_loop.on_ticket_changed),
             SlaBreached: (analytics,),
+            TicketCommented: (self.ticket_loop.on_ticket_commented,),
+            TicketConfirmation: (analytics,),
         }
 
     # -- chat (WebSocket), conversations ---------------------------------------------------------
@@ -308,7 +319,8 @@ class Services:
     def conversation_store(self) -> ConversationStore:
         from chalicelib.store.conversation_store import ConversationStore
 
-        return ConversationStore(self.table)
+        retention = self.settings.message_retention_days * 86400 or None
+        return ConversationStore(self.table, retention)
 
     @once
     def connection_store(self) -> ConnectionStore:
@@ -362,11 +374,15 @@ class Services:
     @once
     def chat(self) -> ChatHandler:
         from chalicelib.agents.ws import agent_frame_handlers
+        from chalicelib.chat.extension import combine
         from chalicelib.chat.handler import ChatHandler
+        from chalicelib.customers.ws import customer_consent_frames
+        from chalicelib.tickets.ws import customer_ticket_frames
 
+        extension = combine(agent_frame_handlers(self.workspace), customer_ticket_frames(self.ticket_loop),
+                            customer_consent_frames(self.consent))  # the last two: issue 16
         return ChatHandler(self.settings, self.conversations, self.connection_store, self.notifier,
-                           self.secrets.require, self.metrics, self.agent_verifier.verify,
-                           agent_frame_handlers(self.workspace))
+                           self.secrets.require, self.metrics, self.agent_verifier.verify, extension)
 
     # -- analytics (interaction stream, archive, KPIs) -------------------------------------------
 
@@ -659,6 +675,36 @@ class Services:
         from chalicelib.webhooks.rest import WebhooksRest
 
         return WebhooksRest(self.webhooks)
+
+    # -- issue 16: the ticket loop with the customer, privacy rights, marketing consent -----------
+
+    @once
+    def consent(self) -> ConsentStore:
+        """Marketing consent per customer and channel: `may_market(customer, channel)`, `record(...)`."""
+        from chalicelib.customers.consent import ConsentStore
+
+        return ConsentStore(self.table)
+
+    @once
+    def ticket_loop(self) -> TicketLoop:
+        from chalicelib.tickets.loop import TicketLoop
+
+        return TicketLoop(self.tickets, self.conversations, self.delivery_store, self.table, self.customer_texts,
+                          self.bus.publish)
+
+    @once
+    def privacy(self) -> PrivacyRights:
+        from chalicelib.analytics.redact import redact_text
+        from chalicelib.customers.privacy import PrivacyRights
+
+        return PrivacyRights(self.table, self.tickets.store, self.consent, lambda: self.s3, lambda: self.bucket_name,
+                             lambda: self.secrets.require("PSEUDONYM_KEY"), redact_text)
+
+    @once
+    def privacy_rest(self) -> PrivacyRest:
+        from chalicelib.customers.privacy_api import PrivacyRest
+
+        return PrivacyRest(self.privacy, self.consent, self.customer_access, self.authenticator)
 
 
 _instance: Services | None = None

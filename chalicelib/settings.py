@@ -57,6 +57,8 @@ class Settings:
     athena_database: str | None = None
     athena_workgroup: str = "primary"
     athena_output_location: str | None = None
+    # retention (issue 16): messages expire MESSAGE_RETENTION_DAYS after they were written (0: kept)
+    message_retention_days: int = 365
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,4 +83,7 @@ class Settings:
             athena_database=env.get("ATHENA_DATABASE") or None,
             athena_workgroup=env.get("ATHENA_WORKGROUP") or "primary",
             athena_output_location=env.get("ATHENA_OUTPUT_LOCATION") or None,
+            # retention (issue 16)
+            connection_ttl_seconds=int(env.get("CONNECTION_TTL_SECONDS") or 2 * 3600 + 600),
+            message_retention_days=int(env.get("MESSAGE_RETENTION_DAYS") or 365),
         )

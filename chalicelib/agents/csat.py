@@ -9,6 +9,7 @@ own conversation is closed again once the survey is over.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,17 @@ class CsatService:
         self._conversations.post(conversation_id, draft, DedupKey("csat", ("ask", conversation_id)))
         self.set_pending(customer_id, conversation_id, agent_id, "csat")
 
+    def surveys_bot_only(self, conversation_id: str) -> bool:
+        """Whether this conversation the bot closed alone is in the desk's `bot_survey_share` (issue 16).
+
+        The draw is a hash of the conversation id, so a retried sweep decides the same way.
+        """
+        share = self._routing.get_config().bot_survey_share
+        if share <= 0:
+            return False
+        draw = int(hashlib.sha256(conversation_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return draw < share
+
     def _ask_nps(self, conversation_id: str, rated: str) -> None:
         draft = MessageDraft(
             sender=SURVEY, channel=self._channel(conversation_id), kind="text",
@@ -107,7 +119,9 @@ class CsatService:
         state = self._routing.routing_state(conversation_id)
         if state is None or state.customer_id != customer_id:
             raise Forbidden("no such conversation for this customer", code="forbidden")
-        if state.routing_status != "resolved" or state.status != "closed":
+        # issue 16: a conversation the bot closed alone (never handed over) may be rated when it was surveyed
+        bot_surveyed = state.routing_status is None and (pending or {}).get("conversation_id") == conversation_id
+        if (state.routing_status != "resolved" and not bot_surveyed) or state.status != "closed":
             raise InvalidInput("only resolved conversations can be rated", code="not_resolved")
         if score is not None and not 1 <= score <= 5:
             raise InvalidInput("score must be 1..5", code="invalid_score")

@@ -24,7 +24,7 @@ from chalicelib.core.events import (
     ConversationTransferred,
     HandoffRequested,
 )
-from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
+from chalicelib.core.models import AppendResult, ConversationClosed, DedupKey, MessageDraft, Sender
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.routing.models import EscalationRequest, RoutingState
 from chalicelib.routing.store import AgentUnavailable, ConversationTaken
@@ -363,6 +363,12 @@ class Workspace:
                                             expired_before_ms=None)
                 if state.assigned_agent:
                     self.store.release(state, state.assigned_agent, to_queue=False, resolved=True)
+                if state.routing_status is None and self.routing.config.csat_enabled and \
+                        self.csat.surveys_bot_only(state.conversation_id):  # issue 16: bot-only surveys
+                    try:
+                        self.csat.request(state.conversation_id, state.customer_id, None, state.channel)
+                    except ConversationClosed:
+                        continue  # the customer closed it meanwhile; nobody to ask
                 if self.conversations.close(state.conversation_id, "idle"):
                     closed += 1
                     logger.info("closed idle conversation", extra={"conversation_id": state.conversation_id})

@@ -207,6 +207,15 @@ class SlaBreach(BaseEvent):
     kind: Literal["first_response", "resolution"]
 
 
+class TicketConfirmationEvent(BaseEvent):
+    """Issue 16: the customer was asked whether their solved ticket is solved, and what they answered."""
+
+    event_type: Literal["ticket_confirmation"] = "ticket_confirmation"
+    natural_key: ClassVar[tuple[str, ...]] = ("ticket_id", "outcome", "ts")
+    ticket_id: str = Field(min_length=1, max_length=256)
+    outcome: Literal["asked", "confirmed", "reopened"]
+
+
 InteractionEvent = Annotated[
     MessageIn
     | MessageOut
@@ -221,7 +230,8 @@ InteractionEvent = Annotated[
     | Csat
     | Nps
     | TicketChange
-    | SlaBreach,
+    | SlaBreach
+    | TicketConfirmationEvent,
     Field(discriminator="event_type"),
 ]
 
@@ -242,6 +252,7 @@ EVENT_TYPES: dict[str, type[BaseEvent]] = {
         Nps,
         TicketChange,
         SlaBreach,
+        TicketConfirmationEvent,
     )
 }
 
@@ -300,4 +311,5 @@ COLUMNS: dict[str, str] = {
     "to_status": "VARCHAR",
     "priority": "VARCHAR",
     "kind": "VARCHAR",
+    "outcome": "VARCHAR",  # issue 16: ticket_confirmation
 }

@@ -476,6 +476,25 @@ class DailyTrend(BaseModel):
         return value.date() if isinstance(value, datetime) else str(value)[:10]
 
 
+class TicketConfirmationKpi(BaseModel):
+    """Issue 16: the ticket loop closed with the customer's confirmation."""
+
+    asked: int = 0
+    confirmed: int = 0
+    reopened: int = 0
+    confirmation_rate: float | None = None
+    response_rate: float | None = None
+
+
+class CsatByHandling(BaseModel):
+    """Issue 16: CSAT of conversations the bot handled alone vs. with an agent."""
+
+    handling: str
+    responses: int
+    avg_score: float | None = None
+    satisfied_rate: float | None = None
+
+
 class KpiReport(BaseModel):
     """All KPIs for one report window."""
 
@@ -497,6 +516,8 @@ class KpiReport(BaseModel):
     sla: SlaKpi = Field(default_factory=SlaKpi)
     hot_topics: list[HotTopic] = Field(default_factory=list)
     daily_trends: list[DailyTrend] = Field(default_factory=list)
+    ticket_confirmation: TicketConfirmationKpi = Field(default_factory=TicketConfirmationKpi)
+    csat_by_handling: list[CsatByHandling] = Field(default_factory=list)
 
 
 def _as_utc(value: object) -> object:
@@ -525,6 +546,9 @@ KPI_QUERIES: dict[str, tuple[str, type[BaseModel], bool, Callable[[Any], Any] | 
     "sla": ("sla", SlaKpi, False, None),
     "hot_topics": ("hot_topics", HotTopic, True, lambda r: (-r.count_change, r.intent)),
     "daily_trends": ("daily_trends", DailyTrend, True, lambda r: r.day),
+    # issue 16
+    "ticket_confirmation": ("ticket_confirmation", TicketConfirmationKpi, False, None),
+    "csat_by_handling": ("csat_by_handling", CsatByHandling, True, lambda r: r.handling),
 }
 
 

@@ -33,6 +33,7 @@ from chalicelib.core.events import (
     MessageStored,
     SlaBreached,
     TicketChanged,
+    TicketConfirmation,
 )
 
 logger = Logger(child=True)
@@ -121,6 +122,10 @@ def interaction_records(event: object) -> list[dict[str, Any]]:
             return [{**common, "event_type": "ticket_change", "from_status": event.from_status,
                      "to_status": event.to_status, "priority": event.priority}]
         return [{**common, "event_type": "sla_breach", "kind": event.kind}]
+    if isinstance(event, TicketConfirmation):  # issue 16: the ticket loop with the customer
+        return [{"ts": ids.iso_from_ms(event.ts_ms), "conversation_id": event.conversation_id,
+                 "customer_id": event.customer_id, "ticket_id": event.ticket_id, "event_type": "ticket_confirmation",
+                 "channel": event.channel if event.channel in ALL_CHANNELS else "generic", "outcome": event.outcome}]
     if not isinstance(event, ConversationEvent):
         return []
     common = {"ts": ids.iso_from_ms(event.ts_ms), "conversation_id": event.conversation_id,

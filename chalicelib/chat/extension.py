@@ -35,3 +35,14 @@ class FrameExtension:
     handlers: Mapping[type[Frame], FrameHandler] = field(default_factory=dict)
     agent_gate: Callable[[AgentClaims], None] = _allow  # raises a DomainError to refuse the connection
     agent_offline: Callable[[str], None] = _ignore  # the agent's last socket closed
+
+
+def combine(first: FrameExtension, *others: FrameExtension) -> FrameExtension:
+    """One extension of several domains' frames (issue 16); the first one's agent hooks are kept."""
+    models = dict(first.models)
+    handlers = dict(first.handlers)
+    for other in others:
+        models.update(other.models)
+        handlers.update(other.handlers)
+    return FrameExtension(models=models, handlers=handlers, agent_gate=first.agent_gate,
+                          agent_offline=first.agent_offline)

@@ -129,6 +129,38 @@ class SlaBreached:
     kind: SlaKind
 
 
+# -- issue 16: the ticket loop with the customer ------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketCommented:
+    """A comment was added to a ticket; `public` ones are meant for the customer."""
+
+    ticket_id: str
+    comment_id: str
+    conversation_id: str | None
+    customer_id: str | None
+    channel: str | None
+    ts_ms: int
+    public: bool
+    text: str
+
+
+TicketLoopOutcome = Literal["asked", "confirmed", "reopened"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketConfirmation:
+    """The customer was asked whether their solved ticket is solved (`asked`), and what they answered."""
+
+    ticket_id: str
+    customer_id: str
+    conversation_id: str
+    channel: str
+    ts_ms: int
+    outcome: TicketLoopOutcome
+
+
 DomainEvent = (MessageStored | HandoffRequested | EscalatedOutOfHours | AgentAssigned | AgentReplied
                | ConversationTransferred | ConversationResolved | ConversationEnded | ConversationRated
-               | TicketChanged | SlaBreached)
+               | TicketChanged | SlaBreached | TicketCommented | TicketConfirmation)

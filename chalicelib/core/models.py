@@ -29,6 +29,8 @@ PUBLIC_META_KEYS: tuple[str, ...] = ("quick_replies",)
 # -- clients: what the SDK turns into queue / agent / survey events, so they survive a reconnect
 # (resync replays messages, not the `queue` frames sent while the socket was down). Agents by name only.
 PUBLIC_META_KEYS += ("queue", "routing", "csat")
+# -- issue 16: the ticket a ticket-loop message is about (the SDK can link it to the `tickets` list)
+PUBLIC_META_KEYS += ("ticket",)
 
 
 class MessageDraft(BaseModel):

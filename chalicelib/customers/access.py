@@ -38,7 +38,7 @@ ACCESS_AUDIT_RETENTION_DAYS = 400
 AUDIT_READERS = ("supervisor", "admin")
 AUDIT_PAGE_MAX = 200
 
-Action = Literal["profile", "timeline", "lookup"]
+Action = Literal["profile", "timeline", "lookup", "export", "consent"]  # export, consent: issue 16
 Outcome = Literal["allowed", "denied", "not_found"]
 
 

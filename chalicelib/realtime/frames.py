@@ -73,6 +73,24 @@ class Ping(Frame):
     action: Literal["ping"]
 
 
+# -- issue 16: customers' own tickets and marketing consent (handled by the tickets and customers
+# domains, which register them with the chat handler through a FrameExtension)
+
+
+class ListTickets(Frame):
+    """A customer asks for their tickets and their status (public comments only)."""
+
+    action: Literal["tickets"]
+
+
+class SetConsent(Frame):
+    """A customer opts in to (or out of) marketing messages on a channel (`all`: every channel)."""
+
+    action: Literal["consent"]
+    granted: bool
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")] = "all"
+
+
 CLIENT_FRAMES: dict[str, type[Frame]] = {"sendMessage": SendMessage, "history": History, "ping": Ping}
 
 
@@ -173,6 +191,16 @@ def delivery(conversation_id: str, message_id: str, seq: int, channel: str, stat
 def agent_message(message: dict[str, Any]) -> dict[str, Any]:
     """To the assigned agent: the whole message, `meta` (bot scores) and notes included."""
     return {"type": "message", "message": message}
+
+
+def tickets(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """To a customer: their tickets (`tickets` frame answer), newest first."""
+    return {"type": "tickets", "tickets": items}
+
+
+def consent(channel: str, granted: bool, at_ms: int) -> dict[str, Any]:
+    """To a customer: their marketing consent as now recorded."""
+    return {"type": "consent", "channel": channel, "granted": granted, "at_ms": at_ms}
 
 
 def typed(frame_type: str, **fields: Any) -> dict[str, Any]:

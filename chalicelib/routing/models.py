@@ -184,6 +184,8 @@ class DeskConfig(BaseModel):
     idle_close_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     csat_enabled: bool = True
     nps_enabled: bool = True
+    # issue 16: the share of conversations the bot closed alone (never handed over) that get the CSAT question
+    bot_survey_share: float = Field(default=0.0, ge=0.0, le=1.0)
     sla_reminder_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     offline_message: str | None = Field(default=None, max_length=1000,
                                         description="None: the catalog's routing.offline text in the customer's "

@@ -29,8 +29,10 @@ DEDUP_TTL_SECONDS = 7 * 24 * 3600
 
 
 class ConversationStore:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, message_ttl_seconds: int | None = None) -> None:
         self._table = table
+        # Retention (issue 16): a message item expires this long after it was written (None: kept).
+        self._message_ttl = message_ttl_seconds
 
     # -- customers ---------------------------------------------------------------------------
 
@@ -196,12 +198,16 @@ class ConversationStore:
         """The message an idempotency record stands for, written now if a crash had cut it short."""
         message = Message.model_validate(record["message"])
         with contextlib.suppress(ConditionFailed):  # the message item exists: the record's write had completed
-            self._put_message(message)
+            self._put_message(message, dedup_ref=record.get(schema.PK))
         return message
 
-    def _put_message(self, message: Message) -> None:
+    def _put_message(self, message: Message, dedup_ref: str | None = None) -> None:
+        # `dedup_ref` names the idempotency record holding a copy of the message, so that erasure
+        # (issue 16) can find and delete that copy without a scan.
         item = {schema.PK: keys.conversation_pk(message.conversation_id), schema.SK: keys.message_sk(message.seq),
-                "type": "message", **message.model_dump(mode="json")}
+                "type": "message", **message.model_dump(mode="json"), "dedup_ref": dedup_ref}
+        if self._message_ttl:
+            item[schema.TTL_ATTRIBUTE] = message.ts_ms // 1000 + self._message_ttl
         self._table.put_item(Item=encode(item), ConditionExpression="attribute_not_exists(pk)")
 
     def get_message(self, conversation_id: str, seq: int) -> Message | None:

@@ -328,3 +328,38 @@ def guest_rate_key(address_digest: str, window: int) -> tuple[str, str]:
     `address_digest` is a keyed hash of the address (never the address itself); items expire by TTL.
     """
     return f"GUESTRATE#{_id(address_digest)}", f"WINDOW#{window}"
+
+
+# -- privacy rights (issue 16): marketing consent, erasure records ---------------------------------
+
+CONSENT_SK_PREFIX = "CONSENT#"
+CONSENT_LOG_SK_PREFIX = "CONSENTLOG#"
+ERASURE_SK = "ERASURE"
+
+
+def consent_sk(channel: str) -> str:
+    """A customer's current marketing consent on one channel (or `all`): GetItem pk=CUST#id, sk=CONSENT#channel;
+    every channel: Query pk=CUST#id AND begins_with(sk, CONSENT#)."""
+    return f"{CONSENT_SK_PREFIX}{_id(channel)}"
+
+
+def consent_log_sk(at_ms: int, entry_id: str) -> str:
+    """The history of a customer's consent changes, oldest first: Query pk=CUST#id AND begins_with(sk, CONSENTLOG#)."""
+    return f"{CONSENT_LOG_SK_PREFIX}{at_ms:013d}#{_id(entry_id)}"
+
+
+def erasure_pk(erasure_id: str) -> str:
+    """An erasure record (no personal data; `erasure_id` is a keyed hash of the customer id): GetItem
+    pk=ERASURE#id, sk=ERASURE."""
+    return f"ERASURE#{_id(erasure_id)}"
+
+
+# -- ticket loop with the customer (issue 16) ------------------------------------------------------
+
+TICKET_LINK_SK_PREFIX = "TICKET#"
+TICKET_PENDING_SK = "TICKET_PENDING"
+
+
+def customer_ticket_sk(created_ms: int, ticket_id: str) -> str:
+    """A customer's tickets, oldest first: Query pk=CUST#id AND begins_with(sk, TICKET#) (a link item)."""
+    return f"{TICKET_LINK_SK_PREFIX}{created_ms:013d}#{_id(ticket_id)}"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from chalicelib import ids
-from chalicelib.core.events import EscalatedOutOfHours, SlaBreached, SlaKind, TicketChanged
+from chalicelib.core.events import EscalatedOutOfHours, SlaBreached, SlaKind, TicketChanged, TicketCommented
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.tickets.models import (
     DEFAULT_SLA,
@@ -144,6 +144,12 @@ class TicketService:
             self.store.save(updated, audit, expected_version=ticket.version)
         except VersionConflict as exc:
             raise Conflict("the ticket was changed meanwhile; read it again", code="version_conflict") from exc
+        comment = audit.changes.get("comment")
+        if isinstance(comment, dict):  # before the status change: "here is the fix", then "solved?"
+            self._publish(TicketCommented(ticket_id=updated.ticket_id, comment_id=f"{audit.at_ms}#{updated.version}",
+                                          conversation_id=updated.conversation_id, customer_id=updated.customer_id,
+                                          channel=updated.channel, ts_ms=audit.at_ms,
+                                          public=bool(comment.get("public")), text=str(comment.get("text", ""))))
         if "status" in fields:
             self._publish(_changed(updated, ticket.status, audit.at_ms))
         return updated

@@ -39,11 +39,17 @@ class TicketStore:
                          "ExpressionAttributeValues": {":v": encode_value(expected_version)}}
         audit_item = {schema.PK: keys.ticket_pk(ticket.ticket_id),
                       schema.SK: f"{keys.AUDIT_SK_PREFIX}{audit.at_ms:013d}#{ids.new_id()}", **audit.model_dump()}
+        writes: list[dict[str, Any]] = [
+            {"Put": {"Item": encode(self._item(ticket)), **condition}},
+            {"Put": {"Item": encode(audit_item)}},
+        ]
+        if ticket.customer_id:  # the customer's list of tickets (issue 16): a link item in their partition
+            writes.append({"Put": {"Item": encode({
+                schema.PK: keys.customer_pk(ticket.customer_id),
+                schema.SK: keys.customer_ticket_sk(ticket.created_ms, ticket.ticket_id),
+                "type": "ticket_link", "ticket_id": ticket.ticket_id})}})
         try:
-            self._table.transact([
-                {"Put": {"Item": encode(self._item(ticket)), **condition}},
-                {"Put": {"Item": encode(audit_item)}},
-            ])
+            self._table.transact(writes)
         except TransactionCancelled as exc:
             if exc.condition_failed:
                 raise VersionConflict(ticket.ticket_id) from exc
@@ -60,6 +66,15 @@ class TicketStore:
                           ExpressionAttributeValues={":pk": encode_value(keys.ticket_pk(ticket_id)),
                                                      ":a": encode_value(keys.AUDIT_SK_PREFIX)})
         return [AuditEntry.model_validate(decode(i)) for i in items]
+
+    def for_customer(self, customer_id: str) -> list[Ticket]:
+        """The customer's tickets, oldest first (Query pk=CUST#id AND begins_with(sk, TICKET#), then each)."""
+        links = self._table.query_all(KeyConditionExpression="pk = :pk AND begins_with(sk, :t)",
+                                      ExpressionAttributeValues={
+                                          ":pk": encode_value(keys.customer_pk(customer_id)),
+                                          ":t": encode_value(keys.TICKET_LINK_SK_PREFIX)})
+        found = [self.get(str((decode(link) or {})["ticket_id"])) for link in links]
+        return [t for t in found if t is not None]
 
     def by_status(self, status: str, limit: int = 100) -> list[Ticket]:
         page = self._table.query(IndexName=schema.GSI1, Limit=limit,

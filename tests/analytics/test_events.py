@@ -45,6 +45,7 @@ SAMPLES = [
     ev("nps", "c1", 11, score=9),
     ev("ticket_change", "c1", 5, ticket_id="t1", from_status="open", to_status="pending", priority="high"),
     ev("sla_breach", "c1", 6, ticket_id="t1", kind="first_response"),
+    ev("ticket_confirmation", "c1", 7, ticket_id="t1", outcome="confirmed"),  # issue 16
 ]
 
 
