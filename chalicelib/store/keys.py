@@ -365,7 +365,7 @@ def contact_sk(channel: str) -> str:
     return f"{CONTACT_SK_PREFIX}{_id(channel)}"
 
 
-def contact_shard(customer_id: str) -> int:
+def _contact_shard(customer_id: str) -> int:
     """A stable shard of the contact index (spreads one channel's writes over CONTACT_SHARDS partitions)."""
     return zlib.crc32(customer_id.encode("utf-8")) % CONTACT_SHARDS
 
@@ -376,7 +376,7 @@ def contacts_gsi2_pk(channel: str, shard: int) -> str:
 
 
 def contacts_gsi2(channel: str, customer_id: str, last_contact_ms: int) -> tuple[str, str]:
-    return contacts_gsi2_pk(channel, contact_shard(customer_id)), f"{last_contact_ms:013d}#{_id(customer_id)}"
+    return contacts_gsi2_pk(channel, _contact_shard(customer_id)), f"{last_contact_ms:013d}#{_id(customer_id)}"
 
 
 def campaign_pk(campaign_id: str) -> str:
