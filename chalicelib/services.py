@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from chalicelib.customers.access import CustomerAccess
     from chalicelib.customers.api import CustomersRest
     from chalicelib.customers.service import CustomerService
+    from chalicelib.i18n import Catalog, CustomerTexts
     from chalicelib.outbound.consumer import OutboundConsumer
     from chalicelib.outbound.listener import OutboundListener
     from chalicelib.outreach.api import OutreachRest
@@ -344,6 +345,20 @@ class Services:
         return ConversationService(self.conversation_store, self.connection_store, self.notifier, self.bus.publish)
 
     @once
+    def catalog(self) -> Catalog:
+        from chalicelib.i18n import Catalog
+
+        return Catalog(self.settings.default_language)
+
+    @once
+    def customer_texts(self) -> CustomerTexts:
+        """What the platform says to a customer, in the language of their conversation."""
+        from chalicelib.i18n import CustomerTexts, LanguageResolver
+
+        return CustomerTexts(self.catalog, LanguageResolver(self.conversations, self.catalog.languages,
+                                                            self.catalog.default_language))
+
+    @once
     def chat(self) -> ChatHandler:
         from chalicelib.agents.ws import agent_frame_handlers
         from chalicelib.chat.handler import ChatHandler
@@ -450,7 +465,7 @@ class Services:
         from chalicelib.bot.policy import DialoguePolicy, PolicyConfig
 
         return BotResponder(self.conversations, BotState(self.table),
-                            DialoguePolicy(PolicyConfig.from_env()), self.model_provider.current,
+                            DialoguePolicy(PolicyConfig.from_env(), self.catalog), self.model_provider.current,
                             self.escalations.publish, enabled=self.settings.bot_enabled)
 
     # -- human agents: routing, workspace, tickets, CSAT -----------------------------------------
@@ -486,14 +501,15 @@ class Services:
     def routing(self) -> RoutingService:
         from chalicelib.routing.service import RoutingService
 
-        return RoutingService(self.routing_store, self.conversations, self.notifier, self.bus.publish)
+        return RoutingService(self.routing_store, self.conversations, self.notifier, self.bus.publish,
+                              self.customer_texts)
 
     @once
     def csat(self) -> CsatService:
         from chalicelib.agents.csat import CsatService
 
-        return CsatService(self.table, self.conversations,
-                           self.routing_store, self.bus.publish)
+        return CsatService(self.table, self.conversations, self.routing_store, self.bus.publish,
+                           self.customer_texts)
 
     @once
     def suggester(self) -> ReplySuggester:

@@ -48,6 +48,8 @@ class Settings:
     training_queue_name: str | None = None
     model_refresh_seconds: float = 10.0
     bot_enabled: bool = True
+    # the language spoken to a customer whose messages and profile do not tell (chalicelib/i18n)
+    default_language: str = "en"
     # analytics: KPIs run on Athena in AWS, on DuckDB (a dev-only dependency) in the local stack
     kpi_engine: str = "athena"
     athena_database: str | None = None
@@ -70,6 +72,7 @@ class Settings:
             training_queue_name=env.get("TRAINING_QUEUE_NAME") or None,
             model_refresh_seconds=float(env.get("BOT_MODEL_REFRESH_SECONDS") or 10.0),
             bot_enabled=(env.get("BOT_ENABLED") or "true").strip().lower() not in ("0", "false", "no", "off"),
+            default_language=(env.get("DEFAULT_LANGUAGE") or "en").strip().lower(),
             # analytics
             kpi_engine=(env.get("KPI_ENGINE") or "athena").strip().lower(),
             athena_database=env.get("ATHENA_DATABASE") or None,

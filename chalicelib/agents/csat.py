@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.conversations.service import ConversationService
+    from chalicelib.i18n import CustomerTexts
     from chalicelib.routing.store import RoutingStore
     from chalicelib.store.table import Table
 
@@ -50,8 +51,9 @@ def parse_answer(message: Message) -> tuple[str | None, int] | None:
 
 class CsatService:
     def __init__(self, table: Table, conversations: ConversationService,
-                 routing: RoutingStore, publish: Callable[[object], None]) -> None:
+                 routing: RoutingStore, publish: Callable[[object], None], texts: CustomerTexts) -> None:
         self._table = table
+        self._texts = texts
         self._conversations = conversations
         self._routing = routing
         self._publish = publish
@@ -65,7 +67,7 @@ class CsatService:
         """Post the 1-5 question (before the conversation closes) and remember what it rates."""
         draft = MessageDraft(
             sender=SURVEY, channel=channel, kind="text",
-            text="How would you rate the help you received? (1 = poor, 5 = excellent)",
+            text=self._texts.for_conversation(conversation_id, "survey.csat_question"),
             meta={"csat": {"conversation_id": conversation_id, "question": "csat", "scale": [1, 5]},
                   "quick_replies": [{"title": str(n), "payload": f"csat:{n}"} for n in range(1, 6)]})
         self._conversations.post(conversation_id, draft, DedupKey("csat", ("ask", conversation_id)))
@@ -74,7 +76,7 @@ class CsatService:
     def _ask_nps(self, conversation_id: str, rated: str) -> None:
         draft = MessageDraft(
             sender=SURVEY, channel=self._channel(conversation_id), kind="text",
-            text="How likely are you to recommend us to a friend? (0 = not at all, 10 = extremely likely)",
+            text=self._texts.for_conversation(conversation_id, "survey.nps_question"),
             meta={"csat": {"conversation_id": rated, "question": "nps", "scale": [0, 10]},
                   "quick_replies": [{"title": str(n), "payload": f"nps:{n}"} for n in range(0, 11)]})
         self._conversations.post(conversation_id, draft, DedupKey("csat", ("nps", rated)))
@@ -181,9 +183,10 @@ class CsatService:
         return conversation.channel if conversation else "app"
 
     def _thank_and_close(self, conversation_id: str) -> None:
+        thanks = self._texts.for_conversation(conversation_id, "survey.thanks")
         try:
             self._conversations.post(conversation_id, MessageDraft(
-                sender=SURVEY, channel=self._channel(conversation_id), text="Thank you for your feedback!",
+                sender=SURVEY, channel=self._channel(conversation_id), text=thanks,
                 meta={"csat": {"question": "done"}}), DedupKey("csat", ("thanks", conversation_id)))
         except ConversationClosed:
             return

@@ -86,6 +86,7 @@ class Customer(BaseModel):
     customer_id: str
     name: str | None = None
     vip: bool = False
+    language: str | None = None
     created_ms: int
 
 
