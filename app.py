@@ -31,6 +31,8 @@ TRAINING_QUEUE = os.environ.get("TRAINING_QUEUE_NAME", "cs-platform-dev-training
 ESCALATION_QUEUE = os.environ.get("ESCALATION_QUEUE_NAME", "cs-platform-dev-escalations")
 OUTBOUND_QUEUE = os.environ.get("OUTBOUND_QUEUE_NAME", "cs-platform-dev-outbound")
 EFFECTS_QUEUE = os.environ.get("EFFECTS_QUEUE_NAME", "cs-platform-dev-effects.fifo")
+FOLLOWUP_QUEUE = os.environ.get("FOLLOWUP_QUEUE_NAME", "cs-platform-dev-followups")  # issue 16
+CAMPAIGN_QUEUE = os.environ.get("CAMPAIGN_QUEUE_NAME", "cs-platform-dev-campaigns")  # issue 16
 WEBHOOK_CONTENT_TYPES = ["application/json", "application/xml", "text/xml", "text/plain",
                          "application/x-www-form-urlencoded"]
 
@@ -266,6 +268,54 @@ def customers_put_consent(customer_id, channel):
     return services().privacy_rest.put_consent(app.current_request, customer_id, channel)
 
 
+# -- issue 16: templates, agent-initiated conversations, campaigns -------------------------------
+
+
+@app.route("/templates", methods=["GET"])
+def templates_usable():
+    return services().outreach_rest.list_templates(app.current_request)
+
+
+@app.route("/admin/templates", methods=["GET"])
+def admin_templates():
+    return services().outreach_rest.list_templates(app.current_request, admin=True)
+
+
+@app.route("/admin/templates/{template_id}/{language}", methods=["PUT", "GET", "DELETE"])
+def admin_template(template_id, language):
+    return services().outreach_rest.template(app.current_request, template_id, language)
+
+
+@app.route("/conversations", methods=["POST"])
+def conversations_start():
+    return services().outreach_rest.start_conversation(app.current_request)
+
+
+@app.route("/campaigns", methods=["POST", "GET"])
+def campaigns():
+    return services().outreach_rest.campaigns(app.current_request)
+
+
+@app.route("/campaigns/{campaign_id}", methods=["GET"])
+def campaign_report(campaign_id):
+    return services().outreach_rest.campaign(app.current_request, campaign_id)
+
+
+@app.route("/campaigns/{campaign_id}/{verb}", methods=["POST"])
+def campaign_action(campaign_id, verb):
+    return services().outreach_rest.campaign_action(app.current_request, campaign_id, verb)
+
+
+@app.route("/customers/{customer_id}/tags", methods=["PUT"])
+def customers_tags(customer_id):
+    return services().outreach_rest.customer_tags(app.current_request, customer_id)
+
+
+@app.route("/customers/{customer_id}/outreach", methods=["GET"])
+def customers_outreach(customer_id):
+    return services().outreach_rest.customer_outreach(app.current_request, customer_id)
+
+
 @app.route("/webhooks/{channel}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
 def webhook_receive(channel):
     return services().webhooks_rest.receive(app.current_request, channel)
@@ -314,3 +364,24 @@ def send_outbound(event):
 def agent_sweeps(event):
     """Expired offers pass on, the queue is served, SLA breaches flagged, idle conversations closed."""
     return services().sweeps.run()
+
+
+# -- issue 16: follow-ups and campaigns ---------------------------------------------------------
+
+
+@app.on_sqs_message(queue=FOLLOWUP_QUEUE, batch_size=10)
+def send_followups(event):
+    """Send each due follow-up once (cancelled ones are skipped); failures are retried by SQS."""
+    return services().followups.handle_batch(event.to_dict(), getattr(event, "context", None))
+
+
+@app.on_sqs_message(queue=CAMPAIGN_QUEUE, batch_size=10)
+def run_campaigns(event):
+    """Build campaign audiences page by page and send each recipient's message once, paced per channel."""
+    return services().campaigns.handle_batch(event.to_dict(), getattr(event, "context", None))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def outreach_sweeps(event):
+    """Follow-ups due within 15 minutes go to their queue; stalled campaign builds restart."""
+    return services().outreach_sweep.run()

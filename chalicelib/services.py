@@ -78,6 +78,17 @@ if TYPE_CHECKING:
     from chalicelib.i18n import Catalog, CustomerTexts
     from chalicelib.outbound.consumer import OutboundConsumer
     from chalicelib.outbound.listener import OutboundListener
+    from chalicelib.outreach.api import OutreachRest
+    from chalicelib.outreach.campaigns import Campaigns
+    from chalicelib.outreach.consent import MarketingGate, OptOutListener, OptOutStore
+    from chalicelib.outreach.contacts import ContactIndex
+    from chalicelib.outreach.followups import FollowUps
+    from chalicelib.outreach.initiate import Initiator
+    from chalicelib.outreach.push import PushHook
+    from chalicelib.outreach.reach import Reach
+    from chalicelib.outreach.replies import ReplyTemplates, WindowFallback
+    from chalicelib.outreach.sweep import OutreachSweep
+    from chalicelib.outreach.templates import TemplateStore
     from chalicelib.realtime.notifier import Notifier
     from chalicelib.routing.consumer import EscalationConsumer
     from chalicelib.routing.publisher import EscalationPublisher
@@ -95,6 +106,7 @@ if TYPE_CHECKING:
     from chalicelib.webhooks.limits import OriginalTexts
     from chalicelib.webhooks.replay import ReplayGuard
     from chalicelib.webhooks.rest import WebhooksRest
+
 
 T = TypeVar("T")
 _lock = threading.RLock()  # the local stack serves many "Lambdas" from threads of one process
@@ -280,6 +292,13 @@ class Services:
                 self.interaction_subscriber.on_message_stored,
                 # 2. the assigned agent sees every message; the conversation's idle clock moves
                 self.agent_relay.on_message,
+                # issue 16: the customer wrote (contact index for segments; follow-ups scheduled before
+                # are cancelled; a campaign's reply is counted), then an opt-out keyword is recorded,
+                # confirmed and CONSUMED (the bot does not answer "STOP")
+                self.contact_index.on_message,
+                self.followups.on_message,
+                self.campaigns.on_message,
+                self.opt_out_listener.on_message,
                 # 3. a bare "4" or a quick-reply postback answering a pending survey is CONSUMED here:
                 #    it is not a question for the bot (which would answer it with a fallback)
                 self.csat.on_message,
@@ -296,11 +315,13 @@ class Services:
             AgentAssigned: (analytics,),
             AgentReplied: (analytics,),
             ConversationTransferred: (analytics,),
-            ConversationResolved: (analytics,),
+            # issue 16: "Is your problem solved?" N days later
+            ConversationResolved: (analytics, self.followups.on_resolved),
             ConversationEnded: (analytics,),
             ConversationRated: (analytics,),
-            # issue 16: what happens to a ticket reaches its customer (after analytics has seen it)
-            TicketChanged: (analytics, self.ticket_loop.on_ticket_changed),
+            # issue 16: what happens to a ticket reaches its customer (after analytics has seen it); a reminder
+            # while a ticket waits on the customer, cancelled when it moves on
+            TicketChanged: (analytics, self.ticket_loop.on_ticket_changed, self.followups.on_ticket_changed),
             SlaBreached: (analytics,),
             TicketCommented: (self.ticket_loop.on_ticket_commented,),
             TicketConfirmation: (analytics,),
@@ -539,7 +560,8 @@ class Services:
         from chalicelib.agents.workspace import Workspace
 
         return Workspace(self.routing, self.conversations, self.csat, self.tickets, self.escalations.publish,
-                         self.identity_store, self.bus.publish, suggest=self.suggester.suggest)
+                         self.identity_store, self.bus.publish, suggest=self.suggester.suggest,
+                         templates=self.reply_templates)
 
     @once
     def agent_relay(self) -> AgentRelay:
@@ -602,7 +624,8 @@ class Services:
         from chalicelib.outbound.consumer import OutboundConsumer
 
         return OutboundConsumer(self.delivery_store, ChannelSender(), self.channel_secrets, self.sqs,
-                                self.queue_url, f"{queue_name()}-dlq", self.notifier, self.metrics)
+                                self.queue_url, f"{queue_name()}-dlq", self.notifier, self.metrics,
+                                fallback=self.window_fallback)
 
     @once
     def customers(self) -> CustomerService:
@@ -705,6 +728,110 @@ class Services:
         from chalicelib.customers.privacy_api import PrivacyRest
 
         return PrivacyRest(self.privacy, self.consent, self.customer_access, self.authenticator)
+
+    # -- outreach (issue 16): templates, agent-initiated conversations, follow-ups, campaigns ------
+
+    @once
+    def templates(self) -> TemplateStore:
+        from chalicelib.outreach.templates import TemplateStore
+
+        return TemplateStore(self.table)
+
+    @once
+    def conversation_language(self) -> Callable[[str], str]:
+        from chalicelib.outreach.reach import ConversationLanguage
+
+        return ConversationLanguage(self.routing_store.routing_state)
+
+    def customer_name(self, customer_id: str) -> str | None:
+        customer = self.conversation_store.get_customer(customer_id)
+        return customer.name if customer else None
+
+    @once
+    def reach(self) -> Reach:
+        from chalicelib.outreach.reach import Reach
+
+        return Reach(self.conversations, self.delivery_store, self.identity_store, self.templates,
+                     self.conversation_language)
+
+    @once
+    def reply_templates(self) -> ReplyTemplates:
+        from chalicelib.outreach.replies import ReplyTemplates
+
+        return ReplyTemplates(self.templates, self.delivery_store, self.conversation_language, self.customer_name)
+
+    @once
+    def window_fallback(self) -> WindowFallback:
+        from chalicelib.outreach.replies import WindowFallback
+
+        return WindowFallback(self.templates, self.conversation_language, self.customer_name)
+
+    @once
+    def push_hook(self) -> PushHook:
+        from chalicelib.outreach.push import PushHook
+
+        return PushHook(self.secrets.get)
+
+    @once
+    def initiator(self) -> Initiator:
+        from chalicelib.outreach.initiate import Initiator
+
+        return Initiator(self.reach, self.routing_store, self.connection_store, self.push_hook)
+
+    @once
+    def opt_outs(self) -> OptOutStore:
+        from chalicelib.outreach.consent import OptOutStore
+
+        return OptOutStore(self.table)
+
+    @once
+    def marketing_gate(self) -> MarketingGate:
+        """Opt-outs, plus the privacy domain's consent records once they exist (a `MarketingConsent`)."""
+        from chalicelib.outreach.consent import MarketingGate
+
+        return MarketingGate(self.opt_outs)
+
+    @once
+    def opt_out_listener(self) -> OptOutListener:
+        from chalicelib.outreach.consent import OptOutListener
+
+        return OptOutListener(self.opt_outs, self.conversations, self.conversation_language)
+
+    @once
+    def contact_index(self) -> ContactIndex:
+        from chalicelib.outreach.contacts import ContactIndex
+
+        return ContactIndex(self.table)
+
+    @once
+    def followups(self) -> FollowUps:
+        from chalicelib.outreach import followup_queue_name
+        from chalicelib.outreach.followups import FollowUps, FollowUpSettings, FollowUpStore
+
+        return FollowUps(FollowUpStore(self.table), self.reach, self.sqs,
+                         lambda: self.queue_url(followup_queue_name()), FollowUpSettings.from_env(), self.metrics)
+
+    @once
+    def campaigns(self) -> Campaigns:
+        from chalicelib.outreach import campaign_queue_name
+        from chalicelib.outreach.campaigns import Campaigns, CampaignStore, SendRate
+
+        return Campaigns(CampaignStore(self.table), SendRate(self.table), self.contact_index, self.marketing_gate,
+                         self.templates, self.reach, self.delivery_store, self.sqs,
+                         lambda: self.queue_url(campaign_queue_name()), self.metrics)
+
+    @once
+    def outreach_sweep(self) -> OutreachSweep:
+        from chalicelib.outreach.sweep import OutreachSweep
+
+        return OutreachSweep(self.followups, self.campaigns)
+
+    @once
+    def outreach_rest(self) -> OutreachRest:
+        from chalicelib.outreach.api import OutreachRest
+
+        return OutreachRest(self.templates, self.initiator, self.campaigns, self.followups.store, self.opt_outs,
+                            self.authenticator)
 
 
 _instance: Services | None = None

@@ -15,6 +15,7 @@ from chalicelib.agents.workspace import Principal, Workspace
 from chalicelib.auth.roles import ADMINS, ANY_ROLE, SUPERVISORS
 from chalicelib.errors import Forbidden
 from chalicelib.http import json_response, parse_body, rest_errors
+from chalicelib.outreach.templates import TemplateChoice
 from chalicelib.routing.models import AgentInput, CannedInput, DeskConfig, Name, Tag, TeamInput
 from chalicelib.tickets.models import DEFAULT_SLA, SlaPolicy, TicketInput, TicketPatch
 
@@ -41,6 +42,7 @@ class ReplyBody(BaseModel):
     client_msg_id: str = Field(min_length=1, max_length=128)
     text: str | None = Field(default=None, max_length=4000)
     canned_id: str | None = Field(default=None, max_length=64)
+    template: TemplateChoice | None = None  # issue 16: {template_id, params}
 
 
 class NoteBody(BaseModel):
@@ -178,7 +180,7 @@ class AgentsRest:
         if verb == "messages":
             body = parse_body(request, ReplyBody)
             result = ws.reply(who, conversation_id, client_msg_id=body.client_msg_id, text=body.text,
-                              canned_id=body.canned_id)
+                              canned_id=body.canned_id, template=body.template)
             return _posted(result)
         if verb == "notes":
             note = parse_body(request, NoteBody)

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
     from chalicelib.agents.csat import CsatService
     from chalicelib.conversations.service import ConversationService
+    from chalicelib.outreach.replies import ReplyTemplates
+    from chalicelib.outreach.templates import TemplateChoice
     from chalicelib.routing.publisher import Publish
     from chalicelib.routing.service import RoutingService
     from chalicelib.store.identity_store import IdentityStore
@@ -74,8 +76,10 @@ class Workspace:
     def __init__(self, routing: RoutingService, conversations: ConversationService, csat: CsatService,
                  tickets: TicketService, escalate: Publish, identities: IdentityStore,
                  publish: Callable[[object], None], clock: Callable[[], int] = ids.now_ms,
-                 suggest: Callable[[str], list[dict[str, Any]]] | None = None) -> None:
+                 suggest: Callable[[str], list[dict[str, Any]]] | None = None,
+                 templates: ReplyTemplates | None = None) -> None:
         self._suggest = suggest
+        self._templates = templates  # issue 16: replies naming a template
         self.routing = routing
         self.store = routing.store
         self.conversations = conversations
@@ -162,9 +166,16 @@ class Workspace:
     # -- messages -------------------------------------------------------------------------------
 
     def reply(self, principal: Principal, conversation_id: str, *, client_msg_id: str, text: str | None = None,
-              canned_id: str | None = None) -> AppendResult:
+              canned_id: str | None = None, template: TemplateChoice | None = None) -> AppendResult:
         state = self._held(principal, conversation_id)
-        if canned_id:
+        meta: dict[str, Any] | None = None
+        if template is not None:  # issue 16: the text is the rendered template; meta tells outbound what to send
+            if self._templates is None:
+                raise InvalidInput("templates are not available here", code="templates_unavailable")
+            agent = self.store.get_agent(principal.id)
+            text, meta = self._templates.render(conversation_id, state.channel, state.customer_id, template,
+                                                (agent.name if agent else None) or principal.name)
+        elif canned_id:
             canned = self.store.get_canned(canned_id)
             if canned is None:
                 raise NotFound(f"canned response {canned_id} not found", code="canned_not_found")
@@ -174,7 +185,8 @@ class Workspace:
                                      agent_name=(agent.name if agent else None) or principal.name)
         if not text or not text.strip():
             raise InvalidInput("text or canned_id is required", code="empty_field")
-        result = self.conversations.post(conversation_id, self._draft(principal, state, text, "public", client_msg_id),
+        result = self.conversations.post(conversation_id, self._draft(principal, state, text, "public", client_msg_id,
+                                                                      meta),
                                          DedupKey(keys.dedup_scope("agent", principal.id), client_msg_id))
         if not result.duplicate and state.first_agent_reply_ms is None:
             self.store.note_first_agent_reply(conversation_id, result.message.ts_ms)
@@ -191,12 +203,12 @@ class Workspace:
                                        DedupKey(keys.dedup_scope("agent", principal.id), client_msg_id))
 
     def _draft(self, principal: Principal, state: RoutingState, text: str, visibility: str,
-               client_msg_id: str | None) -> MessageDraft:
+               client_msg_id: str | None, meta: dict[str, Any] | None = None) -> MessageDraft:
         agent = self.store.get_agent(principal.id)
         name = agent.name if agent else principal.name
         return MessageDraft(sender=Sender(type="agent", id=principal.id, name=name),
                             channel=state.channel, text=text, visibility=visibility,
-                            client_msg_id=client_msg_id)
+                            client_msg_id=client_msg_id, meta=meta)
 
     # -- transfer, resolve, reopen, escalate ----------------------------------------------------
 

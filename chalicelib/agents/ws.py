@@ -15,6 +15,7 @@ from pydantic import Field, StringConstraints, model_validator
 from chalicelib.agents.workspace import Principal, Workspace
 from chalicelib.chat.extension import FrameExtension, FrameHandler
 from chalicelib.errors import Forbidden
+from chalicelib.outreach.templates import TemplateChoice
 from chalicelib.realtime import frames
 from chalicelib.realtime.frames import MAX_TEXT_CHARS, ClientMsgId, Frame
 from chalicelib.routing.models import Name, Tag
@@ -64,11 +65,12 @@ class Reply(Frame):
     client_msg_id: ClientMsgId
     text: Text | None = None
     canned_id: str | None = Field(default=None, max_length=64)
+    template: TemplateChoice | None = None  # issue 16: {template_id, params}
 
     @model_validator(mode="after")
     def _text_or_canned(self) -> Reply:
-        if not (self.text and self.text.strip()) and not self.canned_id:
-            raise ValueError("give text or canned_id")
+        if not (self.text and self.text.strip()) and not self.canned_id and self.template is None:
+            raise ValueError("give text, canned_id or template")
         return self
 
 
@@ -151,7 +153,7 @@ def agent_frame_handlers(ws: Workspace) -> FrameExtension:
 
     def reply(who: Principal, frame: Reply) -> dict[str, Any]:
         result = ws.reply(who, frame.conversation_id, client_msg_id=frame.client_msg_id, text=frame.text,
-                          canned_id=frame.canned_id)
+                          canned_id=frame.canned_id, template=frame.template)
         return frames.ack_for(frame.client_msg_id, result)
 
     def note(who: Principal, frame: Note) -> dict[str, Any]:

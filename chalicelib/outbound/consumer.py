@@ -81,7 +81,10 @@ def platform_message_id(channel: str, response: HttpResponse) -> str | None:
 class OutboundConsumer:
     def __init__(self, deliveries: DeliveryStore, sender: ChannelSender, secrets: ChannelSecrets, sqs: SQSClient,
                  queue_url: Callable[[str], str], dlq_name: str, notifier: Notifier, metrics: Metrics,
-                 max_attempts: int = MAX_ATTEMPTS) -> None:
+                 max_attempts: int = MAX_ATTEMPTS,
+                 fallback: Callable[[OutboundJob, PolicyViolation], OutboundJob | None] | None = None) -> None:
+        # fallback (issue 16): the template that goes instead when the window refuses free text
+        self._fallback = fallback
         self._deliveries = deliveries
         self._sender = sender
         self._secrets = secrets
@@ -117,13 +120,25 @@ class OutboundConsumer:
         except ValidationError as exc:
             self._dead_letter(record.body, {"code": "invalid_job", "message": str(exc)[:1000]}, attempt)
             return "invalid"
+        last = self._last_customer_message(job)
+        now = datetime.fromtimestamp(ids.now_ms() / 1000, UTC)  # the one clock
+        via_template: dict[str, Any] = {}
         try:
-            parts = check_and_split(job.outbound_message(), spec_for(job.channel).policy,
-                                    self._last_customer_message(job),
-                                   datetime.fromtimestamp(ids.now_ms() / 1000, UTC))  # the one clock
+            parts = check_and_split(job.outbound_message(), spec_for(job.channel).policy, last, now)
         except PolicyViolation as exc:
-            self._refuse(job, exc)
-            return "refused"
+            replacement = (self._fallback(job, exc) if self._fallback is not None and job.template is None
+                           and job.message_tag is None else None)
+            if replacement is None:
+                self._refuse(job, exc)
+                return "refused"
+            try:  # issue 16: the channel's re-engagement template instead of the refused free text
+                parts = check_and_split(replacement.outbound_message(), spec_for(job.channel).policy, last, now)
+            except PolicyViolation as again:
+                self._refuse(job, again)
+                return "refused"
+            via_template = {"via_template": replacement.template.name if replacement.template
+                            else replacement.message_tag, "refused_free_text": exc.code}
+            job = replacement
         secrets = self._secrets.for_channel(job.channel)
         platform_ids: list[str] = []
         for index, part in enumerate(parts):
@@ -153,7 +168,7 @@ class OutboundConsumer:
             if platform_id:
                 platform_ids.append(platform_id)
         self._deliveries.set_delivery(job.conversation_id, job.seq, "sent", channel=job.channel, parts=len(parts),
-                                      platform_ids=platform_ids, attempts=attempt)
+                                      platform_ids=platform_ids, attempts=attempt, **via_template)
         for platform_id in platform_ids:  # after "sent", so an early receipt cannot be overwritten by it
             self._deliveries.index_platform_message(job.channel, platform_id, job.conversation_id, job.seq,
                                                     job.message_id)

@@ -10,6 +10,8 @@ class 6). An id with neither character keeps exactly the key it had before escap
 
 from __future__ import annotations
 
+import zlib
+
 SEQ_WIDTH = 10
 SEPARATOR = "#"
 
@@ -363,3 +365,81 @@ TICKET_PENDING_SK = "TICKET_PENDING"
 def customer_ticket_sk(created_ms: int, ticket_id: str) -> str:
     """A customer's tickets, oldest first: Query pk=CUST#id AND begins_with(sk, TICKET#) (a link item)."""
     return f"{TICKET_LINK_SK_PREFIX}{created_ms:013d}#{_id(ticket_id)}"
+
+
+# -- outreach (issue 16): templates, follow-ups, opt-outs, contacts, campaigns --------------------
+
+TEMPLATE_SK_PREFIX = "TEMPLATE#"
+OUTREACH_SK_PREFIX = "OUTREACH#"
+FOLLOWUP_SK_PREFIX = "OUTREACH#FOLLOWUP#"
+CAMPAIGN_MARK_SK_PREFIX = "OUTREACH#CAMPAIGN#"
+OPTOUT_SK_PREFIX = "OPTOUT#"
+CONTACT_SK_PREFIX = "CONTACT#"
+FOLLOWUP_DUE_GSI2_PK = "FOLLOWUP#DUE"
+CAMPAIGNS_GSI1_PK = "CAMPAIGNS"
+CAMPAIGN_META_SK = "META"
+RECIPIENT_SK_PREFIX = "RCPT#"
+CONTACT_SHARDS = 8
+
+
+def template_sk(template_id: str, language: str) -> str:
+    """A message template in one language: GetItem pk=CONFIG, sk=TEMPLATE#id#lang; all: begins_with(sk, TEMPLATE#)."""
+    return f"{TEMPLATE_SK_PREFIX}{_id(template_id)}#{_id(language)}"
+
+
+def followup_sk(followup_id: str) -> str:
+    """A customer's follow-ups (and campaign marks): Query pk=CUST#id AND begins_with(sk, OUTREACH#)."""
+    return f"{FOLLOWUP_SK_PREFIX}{_id(followup_id)}"
+
+
+def followup_due_gsi2(due_ms: int, customer_id: str, followup_id: str) -> tuple[str, str]:
+    """Scheduled follow-ups by due time (sparse): Query gsi2 gsi2pk=FOLLOWUP#DUE AND gsi2sk <= horizon."""
+    return FOLLOWUP_DUE_GSI2_PK, f"{due_ms:013d}#{_id(customer_id)}#{_id(followup_id)}"
+
+
+def campaign_mark_sk(campaign_id: str) -> str:
+    """The customer got campaign `id` (their next message counts as its reply): pk=CUST#id, sk=OUTREACH#CAMPAIGN#id."""
+    return f"{CAMPAIGN_MARK_SK_PREFIX}{_id(campaign_id)}"
+
+
+def optout_sk(channel: str) -> str:
+    """A customer's opt-out keyword, per channel it was said on: Query pk=CUST#id AND begins_with(sk, OPTOUT#)."""
+    return f"{OPTOUT_SK_PREFIX}{_id(channel)}"
+
+
+def contact_sk(channel: str) -> str:
+    """A customer's last contact on one channel: GetItem pk=CUST#id, sk=CONTACT#channel."""
+    return f"{CONTACT_SK_PREFIX}{_id(channel)}"
+
+
+def _contact_shard(customer_id: str) -> int:
+    """A stable shard of the contact index (spreads one channel's writes over CONTACT_SHARDS partitions)."""
+    return zlib.crc32(customer_id.encode("utf-8")) % CONTACT_SHARDS
+
+
+def contacts_gsi2_pk(channel: str, shard: int) -> str:
+    """Customers by last contact on a channel (campaign segments): Query gsi2 gsi2pk=CONTACTS#ch#n, gsi2sk range."""
+    return f"CONTACTS#{_id(channel)}#{shard}"
+
+
+def contacts_gsi2(channel: str, customer_id: str, last_contact_ms: int) -> tuple[str, str]:
+    return contacts_gsi2_pk(channel, _contact_shard(customer_id)), f"{last_contact_ms:013d}#{_id(customer_id)}"
+
+
+def campaign_pk(campaign_id: str) -> str:
+    """A campaign (sk=META) and its recipients (sk=RCPT#customer): GetItem / Query pk=CAMPAIGN#id."""
+    return f"CAMPAIGN#{_id(campaign_id)}"
+
+
+def recipient_sk(customer_id: str) -> str:
+    return f"{RECIPIENT_SK_PREFIX}{_id(customer_id)}"
+
+
+def campaigns_gsi1(created_ms: int, campaign_id: str) -> tuple[str, str]:
+    """All campaigns, newest first: Query gsi1 gsi1pk=CAMPAIGNS (descending)."""
+    return CAMPAIGNS_GSI1_PK, f"{created_ms:013d}#{_id(campaign_id)}"
+
+
+def send_rate_key(channel: str, window: int) -> tuple[str, str]:
+    """Sends on one channel in one rate window (campaign pacing): UpdateItem ADD pk=RATE#channel, sk=WINDOW#n."""
+    return f"RATE#{_id(channel)}", f"WINDOW#{window}"
