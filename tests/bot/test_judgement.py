@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from chalicelib.bot.handoff import rule_signal
-from chalicelib.bot.nlu import NluModel
+from chalicelib.bot.nlu import NluModel, embedding
 from chalicelib.bot.nlu.embedding import summarise
 from chalicelib.bot.nlu.judgement import heads, judge
 
@@ -51,6 +51,7 @@ def test_judge_matches_predict_and_finds_requests_the_rules_miss(tiny_model):
     assert judged.wants_human
     assert not tiny_model.judge("人工智能是什么").wants_human
     assert not tiny_model.judge("不用转人工了，已经解决了").wants_human
+    assert tiny_model.judge("转人工").wants_human
 
 
 def test_negative_sentiment_without_lexicon_words_reaches_anger(tiny_model):
@@ -62,8 +63,13 @@ def test_negative_sentiment_without_lexicon_words_reaches_anger(tiny_model):
 def test_rules_alone_without_probabilities():
     assert judge.wants_human("转人工", None, 0.5)
     assert not judge.wants_human("能不能派个人帮我看看", None, 0.5)
-    assert judge.wants_human("能不能派个人帮我看看", 0.9, 0.5)
     assert judge.sentiment("你们是骗子", None).angry
+
+
+def test_the_head_decides_alone_when_there_is_one():
+    assert judge.wants_human("能不能派个人帮我看看", 0.9, 0.5)
+    assert rule_signal("你是真人吗") == 1  # the rules see 真人 ...
+    assert not judge.wants_human("你是真人吗", 0.1, 0.5)  # ... the head, which saw that signal, overrules it
 
 
 @pytest.mark.parametrize(("text", "signal"), [
@@ -86,3 +92,15 @@ def test_summarise_keeps_short_messages_and_fits_long_ones_in_the_budget():
     assert out.endswith("请问怎么报修？") and out.startswith("您好。")
     one_clause = "a" * 500
     assert _count(summarise(one_clause, 32, _count)) <= 32
+
+
+def test_a_long_message_is_summarised_to_the_long_budget_a_question_to_the_normal_one():
+    question = "我的宽带断网了，" * 20  # 160 characters: a question, up to MAX_TOKENS
+    assert len(question) <= embedding.LONG_CHARS
+    assert _count(embedding.encoder_input(question, _count)) <= embedding.MAX_TOKENS
+    assert _count(embedding.encoder_input(question, _count)) > embedding.LONG_TOKENS
+    pasted = "您好。" + "我家的宽带从昨天开始一直断网。" * 40 + "请帮我转人工"
+    summary = embedding.encoder_input(pasted, _count)
+    assert _count(summary) <= embedding.LONG_TOKENS
+    assert summary.endswith("请帮我转人工")
+    assert embedding.encoder_input("   ", _count) == "?"

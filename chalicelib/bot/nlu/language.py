@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .normalize import is_cjk
+from .normalize import CJK_RE
 
 _LATIN_WORD_RE = re.compile(r"[a-z]{2,}|\b[a-z]\b")
 
@@ -18,7 +18,7 @@ _LATIN_WORD_RE = re.compile(r"[a-z]{2,}|\b[a-z]\b")
 def detect_language(text: str) -> str:
     """Return ``'zh'`` or ``'en'`` for ``text`` (dominant language for mixed text)."""
     text = unicodedata.normalize("NFKC", text).lower()
-    cjk = sum(1 for ch in text if is_cjk(ch))
+    cjk = len(CJK_RE.findall(text))
     latin = len(_LATIN_WORD_RE.findall(re.sub(r"[^a-z\s]", " ", text)))
     if cjk == 0:
         return "en"

@@ -72,7 +72,7 @@ class NluModel:
         return Prediction(
             intent=self.intents[best] if in_scope else None,
             confidence=round(conf, 4),
-            language=detect_language(text),
+            language=detect_language(embedding.lexical_view(text)),  # a long message: its head and tail
             top=top,
             in_scope=in_scope,
         )

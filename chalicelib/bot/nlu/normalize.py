@@ -22,10 +22,14 @@ _CJK_RANGES = (
 )
 
 
+# One character class for the ranges: a regex test is several times faster than comparing ranges in
+# Python, which mattered once long messages were judged character by character.
+CJK_RE = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES) + "]")
+
+
 def is_cjk(ch: str) -> bool:
     """True for a Chinese ideograph (CJK Unified / Extension / Compatibility blocks)."""
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+    return CJK_RE.match(ch) is not None
 
 
 def clean_for_embedding(text: str) -> str:
