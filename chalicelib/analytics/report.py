@@ -262,6 +262,15 @@ def render_report(
                 _fmt(k.sla.breach_rate, "pct"),
                 f"{k.sla.breached_tickets} of {k.sla.tickets} tickets",
             ),
+            # issue 16: the ticket loop closed with the customer, CSAT of bot-only conversations
+            _tile(
+                "Ticket confirmation",
+                _fmt(k.ticket_confirmation.confirmation_rate, "pct"),
+                f"{k.ticket_confirmation.confirmed} of {k.ticket_confirmation.asked} asked; "
+                f"{k.ticket_confirmation.reopened} reopened",
+            ),
+            *[_tile(f"CSAT ({row.handling.replace('_', ' ')})", _fmt(row.avg_score) + " / 5",
+                    f"{row.responses} responses") for row in k.csat_by_handling],
         ]
     )
     html = [

@@ -353,7 +353,8 @@ class PrivacyRights:
         entries = self._partition(keys.customer_access_pk(customer_id))
         reference = f"erased:{record.erasure_id[:16]}"
         for entry in entries:
-            moved = {**entry, schema.PK: keys.customer_access_pk(reference), "customer_id": reference}
+            moved = {**entry, schema.PK: keys.customer_access_pk(reference), "customer_id": reference,
+                     "identity": None}  # a look-up by channel identity named their external id
             self._table.put_item(Item=encode(moved))
             self._delete(entry)
         return len(entries)

@@ -48,7 +48,8 @@ def _customer_with_history(social: Any) -> dict[str, Any]:
     social.drain_outbound()
     social.send_text("whatsapp", "solved", user=user)
     social.drain_outbound()
-    assert _rest(social, "GET", f"/customers/{customer_id}")[0] == 200  # an audited read
+    assert _rest(social, "GET", f"/customers/{customer_id}")[0] == 200  # audited reads
+    assert _rest(social, "GET", f"/customers/lookup?channel=whatsapp&external_id={user}")[0] == 200
     archive(social.app, stream_records(social.session)[1])
     services = composition.services()
     identity = services.identity_store.get("whatsapp", user)
