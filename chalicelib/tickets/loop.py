@@ -182,7 +182,6 @@ class TicketLoop:
                 self._tickets.update(ticket_id, TicketPatch(status=status), actor=f"customer:{customer_id}")
         except (Conflict, InvalidInput):
             logger.info("ticket answer not applied", extra={"ticket_id": ticket_id})
-        self._clear_pending(customer_id)
         language = self._texts.languages.for_conversation(message.conversation_id, hint=language_of(message.text))
         key = "ticket.confirmed" if outcome == "confirmed" else "ticket.reopened_by_customer"
         self._post(message.conversation_id, self._text(key, language, ref=ticket_id),
@@ -190,7 +189,10 @@ class TicketLoop:
                    ("answer", ticket_id, message.message_id))
         self._publish(TicketConfirmation(ticket_id=ticket_id, customer_id=customer_id,
                                          conversation_id=message.conversation_id, channel=message.channel,
-                                         ts_ms=self._now(), outcome=outcome))
+                                         ts_ms=message.ts_ms, outcome=outcome))
+        # Last: until the pending question is cleared, a redelivery of this answer (the effects queue
+        # retries a failed delivery) finds it and does each idempotent step again; none happens twice.
+        self._clear_pending(customer_id)
         logger.info("ticket answered by customer", extra={"ticket_id": ticket_id, "outcome": outcome})
         return True
 

@@ -104,6 +104,7 @@ class Outreach:
                                   "md5OfBody": m.get("MD5OfBody"), "eventSource": "aws:sqs", "eventSourceARN": arn,
                                   "awsRegion": "us-east-1"} for m in messages]}
             result = handler(event, None)
+            self.social.effects.drain()  # the messages the handler posted have their effects
             results.append(result)
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             for message in messages:

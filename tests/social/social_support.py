@@ -25,10 +25,38 @@ SEND_PATH = {"wechat": "/cgi-bin/message/custom/send", "whatsapp": "/messages", 
 CHANNELS = tuple(SEND_PATH)
 
 
+class _DrainingHttp:
+    """The Chalice test client's `http`, followed by the effects queue's event source mapping."""
+
+    def __init__(self, http: Any, effects: EffectsQueue) -> None:
+        self._http = http
+        self._effects = effects
+
+    def __getattr__(self, method: str) -> Any:
+        call = getattr(self._http, method)
+
+        def then_effects(*args: Any, **kwargs: Any) -> Any:
+            response = call(*args, **kwargs)
+            self._effects.drain()
+            return response
+
+        return then_effects
+
+
+class _DrainingClient:
+    def __init__(self, client: Any, effects: EffectsQueue) -> None:
+        self._client = client
+        self.http = _DrainingHttp(client.http, effects)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
 class Social:
     def __init__(self, app_module: Any, client: Any, fake: Any, session: Any) -> None:
         self.app = app_module
-        self.client = client
+        self.effects = EffectsQueue(app_module)
+        self.client = _DrainingClient(client, self.effects)
         self.fake = fake
         self.session = session
         self.sqs = session.client("sqs")
@@ -36,15 +64,12 @@ class Social:
         self.dlq_url = self.sqs.get_queue_url(QueueName=os.environ["OUTBOUND_QUEUE_NAME"] + "-dlq")["QueueUrl"]
         self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url,
                                                        AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.effects = EffectsQueue(app_module)
 
     # -- inbound -----------------------------------------------------------------------------
 
     def post(self, channel: str, body: bytes, headers: dict[str, str], query: dict[str, str] | None = None) -> Any:
         path = f"/webhooks/{channel}" + (f"?{urlencode(query)}" if query else "")
-        response = self.client.http.post(path, headers=headers, body=body)
-        self.effects.drain()  # what process_effects' event source mapping does once the webhook answered
-        return response
+        return self.client.http.post(path, headers=headers, body=body)  # then the effects (_DrainingHttp)
 
     def send_text(self, channel: str, text: str, *, user: str | None = None, event_id: str | None = None,
                   now: float | None = None, repeat: int = 1) -> list[Any]:
