@@ -61,7 +61,7 @@ class EffectsConsumer:
             return "malformed"
         message = job.message
         redelivered = job.redelivered or int(record.attributes.approximate_receive_count or 1) > 1
-        logger.append_keys(conversation_id=message.conversation_id, message_id=message.message_id)
+        logger.thread_safe_append_keys(conversation_id=message.conversation_id, message_id=message.message_id)
         started = time.perf_counter()
         try:
             skip = self._progress.completed(message.message_id) if redelivered else frozenset()
@@ -78,7 +78,7 @@ class EffectsConsumer:
             self._metrics.add_metric(name="EffectsRetried", unit=MetricUnit.Count, value=1)
             raise
         finally:
-            logger.remove_keys(["conversation_id", "message_id"])
+            logger.thread_safe_remove_keys(["conversation_id", "message_id"])
         if job.dedup_pk:  # a retry of the request that stored it now finds nothing left to do
             self._effects_done(job.dedup_pk)
         self._metrics.add_metric(name="EffectsMs", unit=MetricUnit.Milliseconds,
