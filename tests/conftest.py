@@ -4,6 +4,7 @@ and the app's handlers invoked with the checked-in events/."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,7 +97,17 @@ def aws_server(aws_env: dict[str, str], moto_server: str, monkeypatch: pytest.Mo
     from chalicelib import services as composition
     from infra.provision import provision
 
-    urlopen(Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10).read()
+    # A reset of a moto server holding many tests' state takes seconds on a busy machine (a 10 s timeout
+    # failed under load): one generous deadline, retried once if the connection itself broke (issue 13).
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urlopen(Request(f"{moto_server}/moto-api/reset", method="POST"),
+                    timeout=max(1.0, deadline - time.monotonic())).read()
+            break
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     session = boto3.session.Session(region_name="us-east-1")
     provision(session, "local")

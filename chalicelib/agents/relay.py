@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.auth.roles import SUPERVISORS
 from chalicelib.realtime import frames
+from chalicelib.store import keys
 
 if TYPE_CHECKING:
     from chalicelib.core.events import MessageStored
@@ -32,7 +33,7 @@ class AgentRelay:
         if state is None:
             return
         bucket = message.ts_ms // IDLE_BUCKET_MS
-        if state.status == "open" and state.gsi2pk != f"IDLE#{bucket}":
+        if state.status == "open" and state.gsi2pk != keys.idle_bucket_pk(bucket):
             self._store.touch_activity(message.conversation_id, bucket, message.ts_ms)
         if state.assigned_agent:
             self._notifier.to_owner("agent", state.assigned_agent,

@@ -1,20 +1,22 @@
 """Near-real-time counters for the supervisor dashboard (``GET /metrics/live``), kept in DynamoDB.
 
-One item per UTC day (``pk=STATS#<yyyy-mm-dd>``, ``sk=LIVE``, see ``keys.live_stats_pk``) holds
-atomic counters. ``record(events)`` turns the events of one invocation into at most one
-``UpdateItem ... ADD`` per day touched (the emit buffer calls it at flush), so the hot path pays
-no extra write per message. ``today()`` is one GetItem. The item expires after 90 days (TTL).
+A UTC day's atomic counters live in ``keys.LIVE_STATS_SHARDS`` items (``pk=STATS#<yyyy-mm-dd>#<nn>``,
+``sk=LIVE``, see ``keys.live_stats_shard_pk``): every invocation adds to them, and one item would be one
+partition's 1,000 writes a second, so ``record(events)`` makes at most one ``UpdateItem ... ADD`` per day
+touched on a shard picked at random (the emit buffer calls it at flush; the hot path pays no extra write
+per message), and ``day()`` sums the shards with one BatchGetItem, together with the unsharded item of
+earlier versions. The items expire after 90 days (TTL).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import ids
 from chalicelib.store import keys, schema
-from chalicelib.store.codec import decode
 
 from .events import BaseEvent
 
@@ -88,8 +90,9 @@ class LiveCounters:
             values = {f":v{i}": {"N": str(n)} for i, n in enumerate(counts.values())}
             adds = ", ".join(f"#c{i} :v{i}" for i in range(len(counts)))
             expires = int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()) + TTL_SECONDS
+            shard = secrets.randbelow(keys.LIVE_STATS_SHARDS)
             self._table.update_item(
-                Key={schema.PK: {"S": keys.live_stats_pk(day)}, schema.SK: {"S": keys.LIVE_STATS_SK}},
+                Key={schema.PK: {"S": keys.live_stats_shard_pk(day, shard)}, schema.SK: {"S": keys.LIVE_STATS_SK}},
                 UpdateExpression=f"ADD {adds} SET #ttl = :ttl",
                 ExpressionAttributeNames={**names, "#ttl": schema.TTL_ATTRIBUTE},
                 ExpressionAttributeValues={**values, ":ttl": {"N": str(expires)}},
@@ -99,12 +102,14 @@ class LiveCounters:
 
     def day(self, day: str) -> dict[str, int]:
         """The counters of one UTC day (zeros when nothing happened)."""
-        item = self._table.get_item(
-            Key={schema.PK: {"S": keys.live_stats_pk(day)}, schema.SK: {"S": keys.LIVE_STATS_SK}},
-        ).get("Item")
-        values = (decode(item) if item else None) or {}
-        out = {name: int(values.get(name, 0)) for name in COUNTERS}
-        out.update({k: int(v) for k, v in values.items() if k.startswith("channel_")})
+        pks = [keys.live_stats_pk(day), *(keys.live_stats_shard_pk(day, n) for n in range(keys.LIVE_STATS_SHARDS))]
+        items = self._table.batch_get([{schema.PK: {"S": pk}, schema.SK: {"S": keys.LIVE_STATS_SK}} for pk in pks],
+                                      consistent=False)
+        total: Counter[str] = Counter()
+        for values in items:
+            total.update({k: int(v) for k, v in values.items() if k in COUNTERS or k.startswith("channel_")})
+        out = {name: total.get(name, 0) for name in COUNTERS}
+        out.update({k: v for k, v in total.items() if k.startswith("channel_")})
         return out
 
     def today(self) -> tuple[str, dict[str, int]]:

@@ -94,20 +94,21 @@ class RoutingStore:
         return Agent.model_validate(item) if item else None
 
     def list_agents(self) -> list[Agent]:
-        items = self._table.query_all(IndexName=schema.GSI1,
-                          KeyConditionExpression="gsi1pk = :pk",
-                          ExpressionAttributeValues={":pk": _v(keys.AGENTS_GSI1_PK)})
-        return [Agent.model_validate(decode(i)) for i in items]
+        items = [item for pk in keys.agent_list_gsi1_pks()
+                 for item in self._table.query_all(IndexName=schema.GSI1, KeyConditionExpression="gsi1pk = :pk",
+                                                   ExpressionAttributeValues={":pk": _v(pk)})]
+        return sorted((Agent.model_validate(decode(i)) for i in items), key=lambda agent: agent.agent_id)
 
     def queue_stats(self) -> dict[str, int]:
         """Waiting conversations and agents online, for the live dashboard."""
         return {"queue_length": len(self.waiting()), "agents_online": len(self.online_agents())}
 
     def online_agents(self) -> list[Agent]:
-        items = self._table.query_all(IndexName=schema.GSI2,
-                          KeyConditionExpression="gsi2pk = :pk",
-                          ExpressionAttributeValues={":pk": _v(keys.ONLINE_AGENTS_GSI2_PK)})
-        return [Agent.model_validate(decode(i)) for i in items]
+        items = [item for pk in keys.online_agents_gsi2_pks()
+                 for item in self._table.query_all(IndexName=schema.GSI2, KeyConditionExpression="gsi2pk = :pk",
+                                                   ExpressionAttributeValues={":pk": _v(pk)})]
+        agents = [Agent.model_validate(decode(i)) for i in items]
+        return sorted(agents, key=lambda agent: agent.agent_id)
 
     def set_status(self, agent_id: str, status: AgentStatus) -> Agent:
         values: dict[str, Any] = {":s": _v(status), ":now": _v(ids.now_ms())}
@@ -237,7 +238,7 @@ class RoutingStore:
                           team_id=state.team_id, declined_by=state.declined_by)
 
     def _queue_put(self, entry: QueueEntry) -> dict[str, Any]:
-        item = {schema.PK: keys.WAITING_QUEUE_PK, **entry.model_dump(exclude={"told_position"})}
+        item = {schema.PK: keys.waiting_queue_pk(entry.sk), **entry.model_dump(exclude={"told_position"})}
         return {"Put": {"Item": encode(item)}}
 
     def enqueue(self, state: RoutingState) -> QueueEntry | None:
@@ -255,31 +256,37 @@ class RoutingStore:
         return None if codes else entry
 
     def waiting(self, limit: int | None = None) -> list[QueueEntry]:
-        kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk",
-                                  "ExpressionAttributeValues": {":pk": _v(keys.WAITING_QUEUE_PK)},
-                                  "ConsistentRead": True}
-        items = self._table.query(Limit=limit, **kwargs).get("Items", []) if limit else self._table.query_all(**kwargs)
-        return [QueueEntry.model_validate(decode(i)) for i in items]
+        """The queue's head (or all of it): every shard's head, merged by sort key (priority, then age)."""
+        items: list[dict[str, Any]] = []
+        for pk in keys.waiting_queue_pks():
+            kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk",
+                                      "ExpressionAttributeValues": {":pk": _v(pk)}, "ConsistentRead": True}
+            items += self._table.query(Limit=limit, **kwargs).get("Items", []) if limit else \
+                self._table.query_all(**kwargs)
+        entries = sorted((QueueEntry.model_validate(decode(i)) for i in items), key=lambda entry: entry.sk)
+        return entries[:limit] if limit else entries
 
     def position(self, sk: str) -> int:
-        """1 + the number of conversations ahead of this queue entry (Query Select=COUNT, sk < mine)."""
-        kwargs: dict[str, Any] = {"Select": "COUNT", "ConsistentRead": True,
-                                  "KeyConditionExpression": "pk = :pk AND sk < :sk",
-                                  "ExpressionAttributeValues": {":pk": _v(keys.WAITING_QUEUE_PK), ":sk": _v(sk)}}
+        """1 + the number of conversations ahead of this queue entry (per shard: Query Select=COUNT, sk < mine)."""
         ahead = 0
-        while True:
-            page = self._table.query(**kwargs)
-            ahead += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return ahead + 1
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for pk in keys.waiting_queue_pks():
+            kwargs: dict[str, Any] = {"Select": "COUNT", "ConsistentRead": True,
+                                      "KeyConditionExpression": "pk = :pk AND sk < :sk",
+                                      "ExpressionAttributeValues": {":pk": _v(pk), ":sk": _v(sk)}}
+            while True:
+                page = self._table.query(**kwargs)
+                ahead += int(page.get("Count", 0))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return ahead + 1
 
     def drop_queue_entry(self, sk: str) -> None:
-        self._table.delete_item(Key=self._key(keys.WAITING_QUEUE_PK, sk))
+        self._table.delete_item(Key=self._key(keys.waiting_queue_pk(sk), sk))
 
     def set_told_position(self, sk: str, position: int) -> bool:
         try:
-            self._table.update_item(Key=self._key(keys.WAITING_QUEUE_PK, sk),
+            self._table.update_item(Key=self._key(keys.waiting_queue_pk(sk), sk),
                                  UpdateExpression="SET told_position = :p", ConditionExpression="attribute_exists(pk)",
                                  ExpressionAttributeValues={":p": _v(position)})
         except ConditionFailed:
@@ -331,7 +338,7 @@ class RoutingStore:
             self._work_put(agent_id, state, "offered", now, expires_ms),
         ]
         if queue_sk:
-            items.append({"Delete": {"Key": self._key(keys.WAITING_QUEUE_PK, queue_sk)}})
+            items.append({"Delete": {"Key": self._key(keys.waiting_queue_pk(queue_sk), queue_sk)}})
         codes = self._transact(items)
         if codes:
             if codes[0] == "ConditionalCheckFailed":
@@ -483,10 +490,10 @@ class RoutingStore:
             return  # closed meanwhile: it no longer belongs in an idle bucket
 
     def idle_in_bucket(self, bucket: int, cutoff_ms: int) -> list[RoutingState]:
-        gsi2pk, _ = keys.idle_bucket_gsi2(bucket, 0, "")
         items = self._table.query_all(IndexName=schema.GSI2,
                           KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :cut",
-                          ExpressionAttributeValues={":pk": _v(gsi2pk), ":cut": _v(f"{cutoff_ms:013d}~")})
+                          ExpressionAttributeValues={":pk": _v(keys.idle_bucket_pk(bucket)),
+                                                     ":cut": _v(f"{cutoff_ms:013d}~")})
         return [RoutingState.model_validate(decode(i)) for i in items]
 
     def sweep_cursor(self) -> int | None:

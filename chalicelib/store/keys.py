@@ -16,6 +16,19 @@ SEQ_WIDTH = 10
 SEPARATOR = "#"
 
 
+# -- write sharding of keys every customer's traffic would otherwise share (issue 13) -------------
+# A partition takes at most 1,000 WCU/s and 3,000 RCU/s; `bench/capacity.py` shows each shared key's
+# peak at 100,000 concurrent customers, and these counts keep every one under half of that.
+ONLINE_AGENT_SHARDS = 8
+AGENT_LIST_SHARDS = 8
+WAITING_QUEUE_SHARDS = 8
+
+
+def shard_of(value: str, shards: int) -> int:
+    """A stable shard number for `value` (the same in every container and process: CRC-32, not hash())."""
+    return zlib.crc32(value.encode()) % shards
+
+
 def escape(value: str) -> str:
     """One id made safe to join with `#`: `%` -> `%25`, `#` -> `%23` (ids without them are unchanged)."""
     if "%" not in value and SEPARATOR not in value:
@@ -127,13 +140,31 @@ def agent_pk(agent_id: str) -> str:
 
 
 def agent_list_gsi1(agent_id: str) -> tuple[str, str]:
-    """All agents (admin, supervisor load view): Query gsi1 gsi1pk=AGENTS."""
-    return AGENTS_GSI1_PK, f"AGENT#{_id(agent_id)}"
+    """All agents (admin, supervisor load view), sharded by agent: Query gsi1 gsi1pk=AGENTS#nn.
+
+    Every load change of every agent is a write to this index (issue 13): `AGENT_LIST_SHARDS` partitions
+    share them; readers query `agent_list_gsi1_pks()`.
+    """
+    return f"{AGENTS_GSI1_PK}#{shard_of(_id(agent_id), AGENT_LIST_SHARDS):02d}", f"AGENT#{_id(agent_id)}"
+
+
+def agent_list_gsi1_pks() -> list[str]:
+    """Every shard of the agent list, and the unsharded partition of agents saved before it."""
+    return [AGENTS_GSI1_PK, *(f"{AGENTS_GSI1_PK}#{n:02d}" for n in range(AGENT_LIST_SHARDS))]
 
 
 def online_agent_gsi2(agent_id: str) -> tuple[str, str]:
-    """Online agents (routing candidates), a sparse index: Query gsi2 gsi2pk=AGENTS#ONLINE."""
-    return ONLINE_AGENTS_GSI2_PK, f"AGENT#{_id(agent_id)}"
+    """Online agents (routing candidates), a sparse index sharded by agent: Query gsi2 gsi2pk=AGENTS#ONLINE#nn.
+
+    Every change of an online agent (its load on each offer, accept and resolve) is a write to this index
+    partition; `ONLINE_AGENT_SHARDS` spread them (issue 13). Readers query `online_agents_gsi2_pks()`.
+    """
+    return f"{ONLINE_AGENTS_GSI2_PK}#{shard_of(_id(agent_id), ONLINE_AGENT_SHARDS):02d}", f"AGENT#{_id(agent_id)}"
+
+
+def online_agents_gsi2_pks() -> list[str]:
+    """Every shard of the online-agents index, and the unsharded partition agents set online before it."""
+    return [ONLINE_AGENTS_GSI2_PK, *(f"{ONLINE_AGENTS_GSI2_PK}#{n:02d}" for n in range(ONLINE_AGENT_SHARDS))]
 
 
 def work_sk(conversation_id: str) -> str:
@@ -147,6 +178,21 @@ def queue_sk(priority: int, queued_ms: int, conversation_id: str) -> str:
     `priority` is 0..9 (9 = most urgent); the sort key stores 9 - priority so ascending order serves it first.
     """
     return f"P{9 - max(0, min(9, priority))}#{queued_ms:013d}#{_id(conversation_id)}"
+
+
+def waiting_queue_pk(sk: str) -> str:
+    """The shard of the waiting queue holding the entry `sk` (picked by its conversation): QUEUE#WAITING#nn.
+
+    Every escalation puts, offers delete and position updates touch the queue: `WAITING_QUEUE_SHARDS`
+    partitions share them (issue 13). The head is the merge of every shard's head, a position the sum of
+    every shard's count ahead: `waiting_queue_pks()`.
+    """
+    return f"{WAITING_QUEUE_PK}#{shard_of(sk.rsplit(SEPARATOR, 1)[-1], WAITING_QUEUE_SHARDS):02d}"
+
+
+def waiting_queue_pks() -> list[str]:
+    """Every shard of the waiting queue."""
+    return [f"{WAITING_QUEUE_PK}#{n:02d}" for n in range(WAITING_QUEUE_SHARDS)]
 
 
 def team_pk(team_id: str) -> str:
@@ -164,9 +210,20 @@ def sla_policy_sk(priority: str) -> str:
     return f"SLA#{_id(priority)}"
 
 
+def idle_bucket_pk(bucket: int) -> str:
+    """The idle-index partition of the open conversations last active in `bucket`: IDLE#bucket.
+
+    Not sharded: the entry lives on the conversation META, which every message updates, so this one
+    partition takes every open conversation's writes (`bench/capacity.py` shows it far over 1,000 WCU/s at
+    100,000 customers); sharding it multiplies the first sweep's look-back queries by the shard count, so
+    the fix is to move the entry to an item written only when the bucket changes (docs/capacity.md).
+    """
+    return f"IDLE#{bucket}"
+
+
 def idle_bucket_gsi2(bucket: int, last_activity_ms: int, conversation_id: str) -> tuple[str, str]:
     """Open conversations by last-activity bucket (auto-close): Query gsi2 gsi2pk=IDLE#bucket."""
-    return f"IDLE#{bucket}", f"{last_activity_ms:013d}#{_id(conversation_id)}"
+    return idle_bucket_pk(bucket), f"{last_activity_ms:013d}#{_id(conversation_id)}"
 
 
 def ticket_pk(ticket_id: str) -> str:
@@ -283,8 +340,18 @@ LIVE_STATS_SK = "LIVE"
 
 
 def live_stats_pk(day: str) -> str:
-    """Atomic per-day counters of the live dashboard: UpdateItem ADD / GetItem pk=STATS#yyyy-mm-dd, sk=LIVE."""
+    """The unsharded per-day counters item written before issue 13 (still summed on read, never written)."""
     return f"STATS#{_id(day)}"
+
+
+# Every invocation adds to the day's counters: one item would take all of them on one partition
+# (1,000 WCU/s), so writes go to one of this many shards at random and a read sums them (issue 13).
+LIVE_STATS_SHARDS = 20
+
+
+def live_stats_shard_pk(day: str, shard: int) -> str:
+    """One write shard of a day's counters: UpdateItem ADD pk=STATS#yyyy-mm-dd#nn; read: BatchGet all nn."""
+    return f"STATS#{_id(day)}#{shard:02d}"
 
 
 # -- webhook replay protection (issue 13) ----------------------------------------------------------
