@@ -123,9 +123,6 @@ def test_ten_percent_faults_every_message_acked_and_stored_once(chat):
           f"({run['stats']['faults']}); {total} messages acked, each stored once")
 
 
-@pytest.mark.xfail(reason="issue 13 class 1 (lead): when a write whose reply was lost is retried, the "
-                          "idempotency record answers duplicate and the fan-out to the other device and the "
-                          "message_in event never happen", strict=False)
 def test_ten_percent_faults_effects_happen_once(chat):
     lam, api, proxy = chat
     run = _run_conversations(lam, api, proxy, _ten_percent())
@@ -161,8 +158,6 @@ def test_dynamodb_paused_twelve_seconds_messages_acked_after_and_stored_once(cha
     assert ack["seq"] not in (first["seq"], after["seq"])
 
 
-@pytest.mark.xfail(reason="issue 13 class 1 (lead): a message whose first attempt timed out while DynamoDB "
-                          "was paused is answered duplicate on retry and its fan-out never runs", strict=False)
 def test_dynamodb_paused_twelve_seconds_effects_happen_once(chat):
     lam, api, proxy = chat
     token = customer_token("paused")
