@@ -1,0 +1,12 @@
+"""Actions with slots: a knowledge-base intent that answers with the company's own data.
+
+An intent may carry an :class:`~chalicelib.bot.actions.spec.ActionSpec`: when the bot answers that
+intent, it collects the slots the action needs (order number, phone, e-mail, date, amount) from the
+message or the conversation, asks for a missing one in the customer's language (at most twice, then
+it offers a person), calls the company's HTTPS endpoint signed like the generic webhook, and fills
+the action's answer template from the JSON response. Failures of any kind become a polite fallback
+with a handoff offer. Modules: ``spec`` (the definition, validated on save), ``slots`` (extraction),
+``client`` (the signed call with timeout and retries), ``breaker`` (a circuit breaker per endpoint,
+in DynamoDB), ``state`` (pending slots per conversation, with a TTL), ``dialogue`` (the turn logic
+the bot's listener calls), ``texts`` (what the bot says, per language).
+"""
