@@ -104,7 +104,8 @@ def test_shop_api_down_gives_a_polite_chinese_fallback(lam, management_api, boun
     bound.stop()  # nothing listens any more: connection refused, retried, then the fallback
     lam.connect("alice=", customer_token("alice"))
     _say(lam, "alice=", "我的订单 NW10001 到哪了")
-    assert _bot_texts(management_api, "alice=") == ["抱歉，暂时查询不到相关信息，请稍后再试。如需人工服务，请回复“转人工”。"]
+    assert _bot_texts(management_api, "alice=") == [
+        "抱歉，暂时查询不到相关信息，请稍后再试。如需人工服务，请回复“转人工”。"]
     [frame] = [f for f in management_api.of_type("alice=", "message") if f["message"]["sender"]["type"] == "bot"]
     assert frame["message"]["meta"]["quick_replies"] == [{"title": "转人工", "payload": "转人工"}]
 
