@@ -24,6 +24,7 @@ from chalicelib.bot.actions.state import SlotStateStore
 from chalicelib.bot.kb import IntentBody, KnowledgeBaseStore
 from chalicelib.bot.policy import Decision
 from chalicelib.channels.generic import sign
+from chalicelib.i18n import Catalog
 
 SECRET = "test-company-secret-0001"
 TEMPLATES = {"zh": "订单 {order_number} 当前状态：{status}，承运商：{carrier}，预计 {eta} 送达。",
@@ -125,7 +126,7 @@ class Bot:
         self.dialogue = ActionDialogue(
             directory(self.kb), ActionClient(self.config.get, self.breaker, sleep=lambda s: None),
             SlotStateStore(table, clock=clock), lambda cid, n: list(reversed(self.history[-n:])),
-            lambda customer, channel: "oWECHAT-alice" if channel == "wechat" else None,
+            lambda customer, channel: "oWECHAT-alice" if channel == "wechat" else None, Catalog(),
             ActionConfig(), today=lambda: date(2026, 12, 2))
         self.n = 0
 

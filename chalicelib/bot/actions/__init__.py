@@ -8,5 +8,6 @@ the action's answer template from the JSON response. Failures of any kind become
 with a handoff offer. Modules: ``spec`` (the definition, validated on save), ``slots`` (extraction),
 ``client`` (the signed call with timeout and retries), ``breaker`` (a circuit breaker per endpoint,
 in DynamoDB), ``state`` (pending slots per conversation, with a TTL), ``dialogue`` (the turn logic
-the bot's listener calls), ``texts`` (what the bot says, per language).
+the bot's listener calls). What the bot says is in the message catalog (``chalicelib/i18n``,
+keys ``action.*``).
 """

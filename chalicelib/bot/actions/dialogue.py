@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from chalicelib.bot.actions import slots as slot_finder
-from chalicelib.bot.actions import texts
 from chalicelib.bot.actions.state import Pending, SlotMemory
 
 if TYPE_CHECKING:
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
     from chalicelib.bot.actions.spec import ActionSpec
     from chalicelib.bot.actions.state import SlotStateStore
     from chalicelib.bot.policy import Action, Decision
+    from chalicelib.i18n import Catalog
 
 logger = Logger(child=True)
 
@@ -108,8 +108,9 @@ class ActionDirectory:
 class ActionDialogue:
     def __init__(self, directory: ActionDirectory, client: ActionClient, state: SlotStateStore,
                  recent_customer_texts: Callable[[str, int], list[str]],
-                 channel_identity: Callable[[str, str], str | None],
+                 channel_identity: Callable[[str, str], str | None], catalog: Catalog,
                  config: ActionConfig | None = None, today: Callable[[], date] | None = None) -> None:
+        self._text = catalog.text  # the message catalog: keys action.* in chalicelib/i18n/messages
         self._directory = directory
         self._client = client
         self._state = state
@@ -146,7 +147,7 @@ class ActionDialogue:
         if slot_finder.is_cancel(turn.text):
             self._state.save(turn.conversation_id, SlotMemory(memory.known), turn.message_id)
             return self._reply(decision, pending.intent, "answer", "action_cancelled",
-                               texts.text("action.cancelled", decision.language), {**meta, "outcome": "cancelled"})
+                               self._text("action.cancelled", decision.language), {**meta, "outcome": "cancelled"})
         missing = [s for s in spec.slots if s not in pending.found]
         found = {**pending.found, **self._find(spec, missing, [turn.text])}
         if len(found) > len(pending.found):
@@ -158,9 +159,9 @@ class ActionDialogue:
             return self.steer(turn, decision) if self._directory.for_intent(str(decision.intent)) else None
         if pending.asks >= self.config.max_asks:
             self._state.save(turn.conversation_id, SlotMemory(memory.known), turn.message_id)
-            label = texts.text(f"action.slot_label.{pending.slot}", decision.language)
+            label = self._text(f"action.slot_label.{pending.slot}", decision.language)
             return self._reply(decision, pending.intent, "fallback", "slot_not_given",
-                               texts.text("action.offer_person", decision.language, slot=label),
+                               self._text("action.offer_person", decision.language, slot=label),
                                {**meta, "outcome": "offered_person", "slot": pending.slot},
                                offer_person=True)
         return self._proceed(turn, decision, memory, pending.intent, spec, found, asks=pending.asks)
@@ -179,7 +180,7 @@ class ActionDialogue:
                              turn.message_id)
             key = f"action.ask_again.{slot}" if again else f"action.ask_slot.{slot}"
             params = {"example": ORDER_EXAMPLE} if again and slot == "order_number" else {}
-            return self._reply(decision, intent, "answer", "slot_asked", texts.text(key, decision.language, **params),
+            return self._reply(decision, intent, "answer", "slot_asked", self._text(key, decision.language, **params),
                                {**meta, "outcome": "asked", "slot": slot, "asks": asks})
         self._state.save(turn.conversation_id, SlotMemory({**memory.known, **found}), turn.message_id)
         result = self._client.call(spec, self._payload(turn, spec, intent, found, decision.language))
@@ -188,7 +189,7 @@ class ActionDialogue:
             return self._reply(decision, intent, "answer", "action_ok", answer, {**meta, "outcome": "ok"})
         failure = result.failure or "bad_response"
         key = "action.not_found" if failure == "not_found" else "action.failed"
-        return self._reply(decision, intent, "fallback", f"action_{failure}", texts.text(key, decision.language),
+        return self._reply(decision, intent, "fallback", f"action_{failure}", self._text(key, decision.language),
                            {**meta, "outcome": "failed", "failure": failure}, offer_person=True)
 
     # -- slots --------------------------------------------------------------------------------
@@ -225,12 +226,11 @@ class ActionDialogue:
                          "channel_user_id": self._identity(turn.customer_id, turn.channel)},
         }
 
-    @staticmethod
-    def _reply(decision: Decision, intent: str, action: Action, reason: str, text: str, meta: dict[str, Any], *,
+    def _reply(self, decision: Decision, intent: str, action: Action, reason: str, text: str, meta: dict[str, Any], *,
                offer_person: bool = False) -> tuple[Decision, dict[str, Any]]:
         replies: list[dict[str, str]] = []
         if offer_person:
-            title = texts.text("action.offer_person_button", decision.language)
+            title = self._text("action.offer_person_button", decision.language)
             replies = [{"title": title, "payload": title}]
         steered = dataclasses.replace(decision, action=action, reason=reason, text=text, intent=intent,
                                       quick_replies=replies, misses=0)
