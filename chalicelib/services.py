@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from chalicelib.analytics.subscriber import InteractionSubscriber
     from chalicelib.auth.authenticator import AgentAuthenticator
     from chalicelib.auth.cognito import AgentTokenVerifier
+    from chalicelib.bot.actions.dialogue import ActionDialogue
     from chalicelib.bot.api import KnowledgeBaseApi
     from chalicelib.bot.kb import KnowledgeBaseStore
     from chalicelib.bot.listener import BotResponder
@@ -504,7 +505,8 @@ class Services:
 
         return BotResponder(self.conversations, BotState(self.table),
                             DialoguePolicy(PolicyConfig.from_env(), self.catalog), self.model_provider.current,
-                            self.escalations.publish, enabled=self.settings.bot_enabled)
+                            self.escalations.publish, enabled=self.settings.bot_enabled,
+                            actions=self.action_dialogue)
 
     # -- human agents: routing, workspace, tickets, CSAT -----------------------------------------
 
@@ -561,7 +563,8 @@ class Services:
 
         return Workspace(self.routing, self.conversations, self.csat, self.tickets, self.escalations.publish,
                          self.identity_store, self.bus.publish, suggest=self.suggester.suggest,
-                         templates=self.reply_templates)
+                         templates=self.reply_templates,
+                         recent_orders=self.action_dialogue.recent_orders)
 
     @once
     def agent_relay(self) -> AgentRelay:
@@ -832,6 +835,37 @@ class Services:
 
         return OutreachRest(self.templates, self.initiator, self.campaigns, self.followups.store, self.opt_outs,
                             self.authenticator)
+
+    # -- issue 14: bot actions with slots (the company's API answers order / logistics / refund intents) --
+
+    @once
+    def action_dialogue(self) -> ActionDialogue:
+        """Slots, the signed call (2 s, bounded retries) and the per-endpoint breaker (chalicelib/bot/actions)."""
+        import os
+
+        from chalicelib.bot.actions.breaker import CircuitBreaker
+        from chalicelib.bot.actions.client import ActionClient
+        from chalicelib.bot.actions.dialogue import ActionConfig, ActionDialogue, ActionDirectory
+        from chalicelib.bot.actions.state import SlotStateStore
+
+        env = os.environ
+        breaker = CircuitBreaker(self.table, threshold=int(env.get("ACTION_BREAKER_THRESHOLD") or 5),
+                                 cooldown_ms=int(float(env.get("ACTION_BREAKER_COOLDOWN_SECONDS") or 30) * 1000))
+        store = self.conversation_store
+
+        def recent_customer_texts(conversation_id: str, limit: int) -> list[str]:
+            messages, _ = store.list_messages(conversation_id, limit=limit)
+            return [m.text for m in reversed(messages) if m.sender.type == "customer" and m.text]
+
+        def channel_identity(customer_id: str, channel: str) -> str | None:
+            return next((i.external_id for i in self.identity_store.for_customer(customer_id)
+                         if i.channel == channel), None)
+
+        kb = self.kb_store
+        directory = ActionDirectory(lambda: kb.version(consistent=False), kb.actions)
+        return ActionDialogue(directory, ActionClient(self.secrets.get, breaker),
+                              SlotStateStore(self.table, int(env.get("ACTION_SLOT_TTL_SECONDS") or 1800)),
+                              recent_customer_texts, channel_identity, self.catalog, ActionConfig.from_env())
 
 
 _instance: Services | None = None

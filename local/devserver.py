@@ -54,6 +54,8 @@ DEV_SECRETS = {
     "LINE_CHANNEL_SECRET": "local_line_channel_secret",
     "LINE_CHANNEL_TOKEN": "LOCAL_LINE_CHANNEL_TOKEN",
     "GENERIC_WEBHOOK_SECRET": "local_generic_secret",
+    # -- issue 14: the key the bot's actions sign their calls to the local shop API with (local/shop_api.py)
+    "SHOP_API_SECRET": "local-dev-shop-api-secret-000001",
 }
 
 log = logging.getLogger("local.devserver")
@@ -147,6 +149,7 @@ class LocalStack:
         management_port = self.management_port or free_port()
         configure_environment(moto_url, f"http://{self.host}:{management_port}/{STAGE}")
         fake_platforms = self._start_fake_platforms()
+        shop_api = self._start_shop_api()  # -- issue 14
 
         from infra.provision import provision
 
@@ -189,7 +192,7 @@ class LocalStack:
         return {
             "http": f"http://{self.host}:{rest}", "ws": gateway.url, "management": gateway.management_url,
             "aws": moto_url, "table": outputs["TableName"], "pollers": ", ".join(sources) or "none",
-            "platforms": fake_platforms, "web": web, "bucket": outputs["AnalyticsBucketName"],
+            "platforms": fake_platforms, "shop": shop_api, "web": web, "bucket": outputs["AnalyticsBucketName"],
         }
 
     def _start_web(self, rest_url: str, ws_url: str) -> str:
@@ -234,6 +237,21 @@ class LocalStack:
         for name, value in fake.config().items():
             os.environ.setdefault(name, value)
         return fake.url
+
+    def _start_shop_api(self) -> str:
+        """-- issue 14: the shop API the sample KB's order, logistics and refund actions call (local/shop_api.py)."""
+        from local.shop_api import ShopApi
+
+        port = _port("SHOP_API_PORT", 8026)
+        try:
+            shop = ShopApi(os.environ["SHOP_API_SECRET"], self.host, port).start()
+        except OSError:
+            if "SHOP_API_PORT" in os.environ:
+                raise
+            shop = ShopApi(os.environ["SHOP_API_SECRET"], self.host, 0).start()  # the default is taken
+        self._closers.append(shop.stop)
+        os.environ.setdefault("SHOP_API_URL", shop.url)
+        return shop.url
 
     def start_rest(self, app: Any) -> int:
         from chalice.config import Config
@@ -322,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                  "http": urls["http"], "ws": urls["ws"], "web": urls["web"], "pid": os.getpid()})
     stack.on_stop(remove_stack)
     print(f"ready: REST {urls['http']}  WebSocket {urls['ws']}  web {urls['web']}", flush=True)
-    for name in ("http", "ws", "management", "aws", "table", "pollers", "platforms", "web"):
+    for name in ("http", "ws", "management", "aws", "table", "pollers", "platforms", "shop", "web"):
         print(f"  {name:<11} {urls[name]}", flush=True)
     print(f"  demo shop:  {urls['web']}   (chat widget; agent console: {urls['web']}console/)", flush=True)
     for member, password in stack.desk:  # -- issue 11 --

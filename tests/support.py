@@ -161,7 +161,7 @@ def free_port() -> int:
 
 
 STACK_PORTS = ("HTTP_PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "MOTO_PORT", "FAKE_PLATFORMS_PORT", "CLOCK_PORT",
-               "WEB_PORT")
+               "WEB_PORT", "SHOP_API_PORT")
 
 
 def run_local_stack(*args: str, env: dict[str, str] | None = None, timeout: float = 120):

@@ -77,9 +77,11 @@ class Workspace:
                  tickets: TicketService, escalate: Publish, identities: IdentityStore,
                  publish: Callable[[object], None], clock: Callable[[], int] = ids.now_ms,
                  suggest: Callable[[str], list[dict[str, Any]]] | None = None,
-                 templates: ReplyTemplates | None = None) -> None:
+                 templates: ReplyTemplates | None = None,
+                 recent_orders: Callable[[str, str], dict[str, Any] | None] | None = None) -> None:
         self._suggest = suggest
         self._templates = templates  # issue 16: replies naming a template
+        self._recent_orders = recent_orders  # -- issue 14: the bot's `orders` action, when one is configured
         self.routing = routing
         self.store = routing.store
         self.conversations = conversations
@@ -144,7 +146,7 @@ class Workspace:
         transcript, _ = store.list_messages(conversation_id, limit=200)
         past = [c.model_dump() for c in store.list_customer_conversations(state.customer_id, limit=11)
                 if c.conversation_id != conversation_id][:10]
-        return {
+        frame = {
             "type": "context", "conversation_id": conversation_id,
             "conversation": state.model_dump(exclude={"gsi2pk", "escalation_key"}),
             "customer": customer.model_dump() if customer else {"customer_id": state.customer_id},
@@ -153,6 +155,12 @@ class Workspace:
             "past_conversations": past,
             "rating": self.csat.get(conversation_id),
         }
+        if self._recent_orders is not None:  # -- issue 14: the customer's recent orders from the company's API
+            language = next((str(m.meta["language"]) for m in reversed(transcript)
+                             if m.sender.type == "bot" and m.meta and m.meta.get("language")), "en")
+            if (orders := self._recent_orders(state.customer_id, language)) is not None:
+                frame["orders"] = orders
+        return frame
 
     def assist(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         """Suggested replies for the latest customer message (empty while no model is trained)."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib import ids
+from chalicelib.bot.action_spec import ActionSpec
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import keys
 from chalicelib.store.codec import decode, encode, encode_value
@@ -68,6 +69,8 @@ class IntentBody(BaseModel):
     titles: PerLanguage = Field(default_factory=PerLanguage)
     tags: list[str] = Field(default_factory=list, max_length=20)
     enabled: bool = True
+    # -- issue 14: the company API this intent answers from (chalicelib/bot/actions), validated on save
+    action: ActionSpec | None = None
 
     @field_validator("examples")
     @classmethod
@@ -119,7 +122,10 @@ class Intent(IntentBody):
         return (same or self.examples or [self.name])[0]
 
     def body(self) -> dict[str, Any]:
-        return self.model_dump(include={"examples", "answers", "titles", "tags", "enabled"})
+        body = self.model_dump(include={"examples", "answers", "titles", "tags", "enabled", "action"})
+        if body.get("action") is None:
+            body.pop("action", None)
+        return body
 
 
 class KnowledgeBaseDocument(BaseModel):
@@ -214,6 +220,10 @@ class KnowledgeBaseStore:
         intents = sorted((Intent.model_validate(decode(i)) for i in items), key=lambda i: i.name)
         return Snapshot(int(meta.get("version", 0)), intents, int(meta.get("updated_ms", 0)))
 
+    def actions(self) -> dict[str, ActionSpec]:
+        """-- issue 14: the enabled intents' actions, by intent name (read when the version moved)."""
+        return {i.name: i.action for i in self.snapshot().intents if i.enabled and i.action}
+
     # -- writes (each one bumps the version in the same transaction) ---------------------------
 
     def put(self, name: str, body: IntentBody, *, actor: str | None, if_version: int | None = None) -> Intent:
@@ -307,6 +317,18 @@ class _ItemConditionFailed(Exception):
     pass
 
 
+def _action_cell(intent: str, cell: str) -> object:
+    import json
+
+    from chalicelib.errors import InvalidInput
+
+    try:
+        return json.loads(cell)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("the action column holds the action as a JSON object", code="invalid_csv",
+                           details={"intent": intent}) from exc
+
+
 def entries_from_examples(examples: Iterable[tuple[str, str]],
                           answers: Iterable[dict[str, str]]) -> KnowledgeBaseDocument:
     """A KB document from ``(text, label)`` examples and ``intent,answer_zh,answer_en[,title_*,tags]`` rows."""
@@ -328,4 +350,6 @@ def entries_from_examples(examples: Iterable[tuple[str, str]],
             entry["tags"] = [t for t in re.split(r"[;|]", row["tags"]) if t.strip()]
         if row.get("enabled", "").strip().lower() in ("0", "false", "no"):
             entry["enabled"] = False
+        if (row.get("action") or "").strip():  # -- issue 14: the action as a JSON object in one cell
+            entry["action"] = _action_cell(name, row["action"])
     return KnowledgeBaseDocument.model_validate({"intents": grouped})

@@ -3,7 +3,8 @@
 * JSON: ``{"version": n, "intents": {"track_order": {"examples": [...], "answers": {"zh": ..., "en": ...},
   "titles": {...}, "tags": [...], "enabled": true}, ...}}`` (what ``GET /kb/export`` returns).
 * CSV: examples ``text,label`` (one example question a row; label ``oos`` rows are ignored) plus
-  answers ``intent,answer_zh,answer_en`` (optional ``title_zh,title_en,tags,enabled`` columns).
+  answers ``intent,answer_zh,answer_en`` (optional ``title_zh,title_en,tags,enabled,action`` columns;
+  ``action`` is the intent's action as a JSON object, see ``chalicelib/bot/actions/spec.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from chalicelib.errors import InvalidInput
 
 EXAMPLE_COLUMNS = ("text", "label")
 ANSWER_COLUMNS = ("intent", "answer_zh", "answer_en", "title_zh", "title_en", "tags", "enabled")
+ACTION_COLUMN = "action"  # -- issue 14: exported only when an intent has an action
 
 
 def _rows(text: str, required: tuple[str, ...], what: str) -> list[dict[str, str]]:
@@ -70,9 +72,11 @@ def to_examples_csv(snapshot: Snapshot) -> str:
 def to_answers_csv(snapshot: Snapshot) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ANSWER_COLUMNS)
+    with_actions = any(i.action for i in snapshot.intents)
+    writer.writerow((*ANSWER_COLUMNS, ACTION_COLUMN) if with_actions else ANSWER_COLUMNS)
     for i in snapshot.intents:
+        action = [json.dumps(i.action.model_dump(exclude_none=True), ensure_ascii=False) if i.action else ""]
         writer.writerow([i.name, *(getattr(i.answers, lang) or "" for lang in LANGUAGES),
                          *(getattr(i.titles, lang) or "" for lang in LANGUAGES), ";".join(i.tags),
-                         "true" if i.enabled else "false"])
+                         "true" if i.enabled else "false", *(action if with_actions else [])])
     return out.getvalue()

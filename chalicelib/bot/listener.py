@@ -27,6 +27,7 @@ from chalicelib.store.codec import encode_value
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from chalicelib.bot.actions.dialogue import ActionDialogue
     from chalicelib.bot.policy import Decision, DialoguePolicy
     from chalicelib.conversations.service import ConversationService
     from chalicelib.core.events import MessageStored
@@ -76,7 +77,9 @@ class BotState:
 
 class BotResponder:
     def __init__(self, conversations: ConversationService, state: BotState, policy: DialoguePolicy,
-                 model: Callable[[], Any], escalate: Callable[[EscalationRequest], Any], enabled: bool = True) -> None:
+                 model: Callable[[], Any], escalate: Callable[[EscalationRequest], Any], enabled: bool = True,
+                 actions: ActionDialogue | None = None) -> None:
+        self._actions = actions
         self._conversations = conversations
         self._state = state
         self._policy = policy
@@ -103,7 +106,10 @@ class BotResponder:
             return
         vip = bool(profile.get("vip"))
         decision = self._policy.decide(text, self._model(), misses=int(state.get("misses", 0)), vip=vip)
-        meta = {**decision.meta(), "in_reply_to": message.message_id, "bot": True}
+        extra: dict[str, Any] = {}
+        if self._actions is not None:  # -- issue 14: intents answered by the company's API
+            decision, extra = self._steer(message, text, profile, decision)
+        meta = {**decision.meta(), "in_reply_to": message.message_id, "bot": True, **extra}
         reply = MessageDraft(sender=BOT, channel=message.channel, text=decision.text, meta=meta)
         # Keyed by the customer message: a redelivered message never gets a second answer.
         self._conversations.post(message.conversation_id, reply, dedup=DedupKey("bot", message.message_id))
@@ -132,6 +138,20 @@ class BotResponder:
                                             meta.get("sentiment_score"), vip))
         logger.info("bot reply resumed", extra={"action": meta.get("action")})
         return True
+
+    def _steer(self, message: Message, text: str, profile: dict[str, Any],
+               decision: Decision) -> tuple[Decision, dict[str, Any]]:
+        from chalicelib.bot.actions.dialogue import Turn
+
+        assert self._actions is not None
+        turn = Turn(conversation_id=message.conversation_id, customer_id=message.sender.id, channel=message.channel,
+                    message_id=message.message_id, text=text, profile=profile)
+        try:
+            steered = self._actions.steer(turn, decision)
+        except Exception:  # slot state unreadable: the policy's own answer is better than silence
+            logger.exception("bot action failed; answering without it")
+            return decision, {}
+        return (steered[0], {"bot_action": steered[1]}) if steered is not None else (decision, {})
 
     @staticmethod
     def _escalation(message: Message, reason: str, language: str, sentiment: float | None,

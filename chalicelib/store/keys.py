@@ -510,3 +510,25 @@ def campaigns_gsi1(created_ms: int, campaign_id: str) -> tuple[str, str]:
 def send_rate_key(channel: str, window: int) -> tuple[str, str]:
     """Sends on one channel in one rate window (campaign pacing): UpdateItem ADD pk=RATE#channel, sk=WINDOW#n."""
     return f"RATE#{_id(channel)}", f"WINDOW#{window}"
+
+
+# -- issue 14: bot actions (slots per conversation, a circuit breaker per company endpoint) --------
+
+ACTION_STATE_SK = "ACTION"
+ACTION_BREAKER_SK = "BREAKER"
+
+
+def action_state_key(conversation_id: str) -> tuple[str, str]:
+    """Slots of a conversation (remembered values, the action waiting for one): GetItem pk=CONV#id, sk=ACTION.
+
+    Expires by TTL (`expires_at`); readers also ignore an item past it, since DynamoDB deletes lazily.
+    """
+    return conversation_pk(conversation_id), ACTION_STATE_SK
+
+
+def action_breaker_key(endpoint_digest: str) -> tuple[str, str]:
+    """The circuit breaker of one action endpoint: GetItem / UpdateItem pk=ACTIONEP#digest, sk=BREAKER.
+
+    `endpoint_digest` is a hash of the endpoint URL (scheme, host, port, path), so no URL goes into a key.
+    """
+    return f"ACTIONEP#{_id(endpoint_digest)}", ACTION_BREAKER_SK

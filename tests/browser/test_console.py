@@ -106,7 +106,7 @@ def test_the_whole_desk(browser_stack: BrowserStack, new_page: Any, page: Any, s
     log = amy.get_by_role("log", name="Transcript")
     expect(log.get_by_text("Where is my order?")).to_be_visible()
     expect(log.get_by_text(bot["text"][:40])).to_be_visible()
-    expect(log.get_by_text(re.compile(r"^intent track_order$"))).to_be_visible()  # only agents see the bot's meta
+    expect(log.get_by_text(re.compile(r"^intent order_status$"))).to_be_visible()  # only agents see the bot's meta
     expect(log.get_by_text(re.compile(r"^confidence [01]\.\d\d$")).first).to_be_visible()
     shots.step("accepted: the bot transcript with intent and confidence")
 

@@ -65,10 +65,17 @@ export async function mount(root, { api, session, refused }) {
     const examples = h("textarea", { rows: 5 }, current ? current.examples.join("\n") : "");
     const answerEn = h("textarea", { rows: 3 }, current ? current.answers.en || "" : "");
     const answerZh = h("textarea", { rows: 3 }, current ? current.answers.zh || "" : "");
+    // -- issue 14: the intent's action (README "Bot actions"), validated by the server on save
+    const action = h("textarea", { rows: 6, spellcheck: "false" },
+      current && current.action ? JSON.stringify(current.action, null, 2) : "");
     const intentForm = form(t("edit"), [field(t("intentName"), name), field(t("examples"), examples),
-      field(t("answerEn"), answerEn), field(t("answerZh"), answerZh)], t("save"), async () => {
+      field(t("answerEn"), answerEn), field(t("answerZh"), answerZh), field(t("actionJson"), action)], t("save"), async () => {
+      let bound = null;
+      if (action.value.trim()) {
+        try { bound = JSON.parse(action.value); } catch { throw new Error(t("actionNotJson")); }
+      }
       const entry = { examples: lines(examples.value), answers: { en: answerEn.value.trim() || null, zh: answerZh.value.trim() || null },
-        titles: current ? current.titles : {}, tags: current ? current.tags : [], enabled: true };
+        titles: current ? current.titles : {}, tags: current ? current.tags : [], enabled: true, action: bound };
       const result = await api.put(`/kb/intents/${encodeURIComponent(name.value.trim())}`, entry);
       await kb(name.value.trim());
       return result;
