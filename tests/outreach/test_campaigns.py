@@ -92,13 +92,13 @@ def test_campaigns_are_for_supervisors_and_need_an_approved_template(outreach):
     assert status == 400 and answer["code"] == "template_not_approved"
 
 
-def test_a_campaign_to_500_customers_is_sent_once_each_at_the_configured_rate(outreach, monkeypatch):
-    rate = 6000  # per minute: windows of one second, 100 sends each
+def _paced_campaign(outreach, monkeypatch, count: int, rate: int) -> None:
+    """`count` WhatsApp customers, a campaign at `rate` per minute: once each, never faster than the rate."""
     monkeypatch.setenv("CAMPAIGN_RATE_WHATSAPP", str(rate))
     monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "100200300")  # the business number campaigns go out from
     clock = outreach.virtual_clock()
     services = outreach.services
-    numbers = [f"1555{i:07d}" for i in range(500)]
+    numbers = [f"1555{i:07d}" for i in range(count)]
     for number in numbers:  # customers who wrote on WhatsApp once (their identity and last contact)
         identity, _ = services.identity_store.resolve("whatsapp", number, profile_name=f"Cust {number[-3:]}")
         services.contact_index.touch(identity.customer_id, "whatsapp", int(clock.now * 1000))
@@ -108,26 +108,26 @@ def test_a_campaign_to_500_customers_is_sent_once_each_at_the_configured_rate(ou
 
     def all_sent() -> bool:
         recipients = services.campaigns.store.recipients(campaign_id)
-        return len(recipients) == 500 and all(r.status == "sent" for r in recipients)
+        return len(recipients) == count and all(r.status == "sent" for r in recipients)
 
     # SQS hands over whatever is visible; when nothing is, a second of campaign time passes
-    report = _run(outreach, campaign_id, timeout=600, wait_for=all_sent, between_rounds=lambda: clock.advance(1))
+    report = _run(outreach, campaign_id, timeout=3600, wait_for=all_sent, between_rounds=lambda: clock.advance(1))
 
     sends = outreach.social.sends("whatsapp")
-    assert len(sends) == 500 and sorted(s["json"]["to"] for s in sends) == numbers  # once each
+    assert len(sends) == count and sorted(s["json"]["to"] for s in sends) == numbers  # once each
     assert all(s["json"]["template"]["name"] == "spring_sale" for s in sends)
     first = next(s for s in sends if s["json"]["to"] == numbers[7])
     assert [p["text"] for p in first["json"]["template"]["components"][0]["parameters"]] == ["Cust 007", "20%"]
-    assert report["counts"]["sent"] == 500 and report["counts"]["recipients"] == 500
+    assert report["counts"]["sent"] == count and report["counts"]["recipients"] == count
 
     sent_ms = sorted(r.sent_ms for r in services.campaigns.store.recipients(campaign_id))
     per_window = collections.Counter(ms // 1000 for ms in sent_ms)
     span_s = (sent_ms[-1] - sent_ms[0]) / 1000
-    measured = 500 / max(span_s, 1) * 60
-    print(f"\ncampaign of 500: {len(per_window)} one-second windows, at most {max(per_window.values())} sends in "
+    measured = count / max(span_s, 1) * 60
+    print(f"\ncampaign of {count}: {len(per_window)} one-second windows, at most {max(per_window.values())} sends in "
           f"one (limit {rate // 60}); {span_s:.0f} s of campaign time, {measured:.0f} sends/min (limit {rate})")
     assert max(per_window.values()) <= rate // 60
-    assert len(per_window) >= 500 // (rate // 60)
+    assert len(per_window) >= count // (rate // 60)
 
     # a redelivered send job and a replayed build step change nothing
     customer_id = services.identity_store.get("whatsapp", numbers[0]).customer_id
@@ -137,8 +137,16 @@ def test_a_campaign_to_500_customers_is_sent_once_each_at_the_configured_rate(ou
                               MessageBody=json.dumps({"type": "build", "campaign_id": campaign_id, "step": 0}))
     outreach.drain("CAMPAIGN_QUEUE_NAME", outreach.social.app.run_campaigns)
     outreach.drain_outbound()
-    assert len(outreach.social.sends("whatsapp")) == 500
+    assert len(outreach.social.sends("whatsapp")) == count
     assert os.environ["CAMPAIGN_RATE_WHATSAPP"] == str(rate)
+
+
+def test_a_campaign_to_500_customers_is_sent_once_each_at_the_configured_rate(outreach, monkeypatch):
+    _paced_campaign(outreach, monkeypatch, 500, rate=6000)  # windows of one second, 100 sends each
+
+
+def test_a_campaign_is_paced_by_the_channel_rate(outreach, monkeypatch):
+    _paced_campaign(outreach, monkeypatch, 60, rate=1200)  # 20 sends per one-second window: three windows at least
 
 
 def test_a_reply_after_the_campaign_is_counted(outreach):
