@@ -740,12 +740,6 @@ class Services:
 
         return TemplateStore(self.table)
 
-    @once
-    def conversation_language(self) -> Callable[[str], str]:
-        from chalicelib.outreach.reach import ConversationLanguage
-
-        return ConversationLanguage(self.routing_store.routing_state)
-
     def customer_name(self, customer_id: str) -> str | None:
         customer = self.conversation_store.get_customer(customer_id)
         return customer.name if customer else None
@@ -755,19 +749,21 @@ class Services:
         from chalicelib.outreach.reach import Reach
 
         return Reach(self.conversations, self.delivery_store, self.identity_store, self.templates,
-                     self.conversation_language)
+                     self.customer_texts.languages, self.catalog)
 
     @once
     def reply_templates(self) -> ReplyTemplates:
         from chalicelib.outreach.replies import ReplyTemplates
 
-        return ReplyTemplates(self.templates, self.delivery_store, self.conversation_language, self.customer_name)
+        return ReplyTemplates(self.templates, self.delivery_store, self.customer_texts.languages.for_conversation,
+                              self.customer_name, self.catalog)
 
     @once
     def window_fallback(self) -> WindowFallback:
         from chalicelib.outreach.replies import WindowFallback
 
-        return WindowFallback(self.templates, self.conversation_language, self.customer_name)
+        return WindowFallback(self.templates, self.customer_texts.languages.for_conversation, self.customer_name,
+                              self.catalog)
 
     @once
     def push_hook(self) -> PushHook:
@@ -798,7 +794,8 @@ class Services:
     def opt_out_listener(self) -> OptOutListener:
         from chalicelib.outreach.consent import OptOutListener
 
-        return OptOutListener(self.opt_outs, self.conversations, self.conversation_language)
+        return OptOutListener(self.opt_outs, self.conversations, self.catalog,
+                              self.customer_texts.languages.for_conversation)
 
     @once
     def contact_index(self) -> ContactIndex:

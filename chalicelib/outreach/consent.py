@@ -23,7 +23,6 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.core.bus import CONSUMED
 from chalicelib.core.models import DedupKey, MessageDraft, Sender
-from chalicelib.outreach.texts import text
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
 
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
 
     from chalicelib.conversations.service import ConversationService
     from chalicelib.core.events import MessageStored
+    from chalicelib.i18n import Catalog
     from chalicelib.store.table import Table
 
 logger = Logger(child=True)
@@ -122,11 +122,12 @@ class MarketingGate:
 class OptOutListener:
     """A `MessageStored` subscriber: an opt-out keyword from a customer is recorded and confirmed."""
 
-    def __init__(self, store: OptOutStore, conversations: ConversationService,
-                 language: Callable[[str], str]) -> None:
+    def __init__(self, store: OptOutStore, conversations: ConversationService, catalog: Catalog,
+                 language: Callable[..., str]) -> None:
         self._store = store
         self._conversations = conversations
-        self._language = language
+        self._catalog = catalog
+        self._language = language  # the conversation's language (`LanguageResolver.for_conversation`)
 
     def on_message(self, event: MessageStored) -> object:
         message = event.message
@@ -139,7 +140,8 @@ class OptOutListener:
                                              keyword=keyword, message_id=message.message_id, at_ms=message.ts_ms))
         logger.info("customer opted out of marketing", extra={"channel": message.channel, "new": recorded})
         confirmation = MessageDraft(sender=Sender(type="system", id="outreach"), channel=message.channel,
-                                    text=text("outreach.optout.confirmed", self._language(message.conversation_id)),
+                                    text=self._catalog.text("outreach.optout.confirmed",
+                                                            self._language(message.conversation_id)),
                                     meta={"outreach": "optout_confirmation"})
         self._conversations.post(message.conversation_id, confirmation,
                                  DedupKey("outreach", ("optout", message.message_id)))

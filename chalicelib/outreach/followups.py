@@ -34,7 +34,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from chalicelib import ids
 from chalicelib.core.models import DedupKey, Sender
 from chalicelib.errors import DomainError
-from chalicelib.outreach.texts import text
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
 from chalicelib.store.dynamo import names
@@ -279,12 +278,13 @@ class FollowUps:
 
     def _send(self, followup: FollowUp) -> dict[str, Any]:
         dest = self._reach.destination(followup.customer_id)
+        say, language = self._reach.text, dest.language
         if followup.kind == "resolution_check":
-            words = text("outreach.followup.resolution_check", dest.language)
-            quick = [{"title": text("outreach.followup.solved", dest.language), "payload": "FOLLOWUP_SOLVED"},
-                     {"title": text("outreach.followup.not_solved", dest.language), "payload": "FOLLOWUP_NOT_SOLVED"}]
+            words = say("outreach.followup.resolution_check", language)
+            quick = [{"title": say("outreach.followup.solved", language), "payload": "FOLLOWUP_SOLVED"},
+                     {"title": say("outreach.followup.not_solved", language), "payload": "FOLLOWUP_NOT_SOLVED"}]
         else:
-            words = text("outreach.followup.ticket_pending", dest.language, ticket_id=followup.ticket_id or "")
+            words = say("outreach.followup.ticket_pending", language, ticket_id=followup.ticket_id or "")
             quick = []
         composed = self._reach.compose(dest, text=words, purpose=f"followup.{followup.kind}", quick_replies=quick,
                                        values={"ticket_id": followup.ticket_id or ""})

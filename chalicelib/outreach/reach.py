@@ -25,12 +25,11 @@ from chalicelib.core.channels import SOCKET_CHANNELS
 from chalicelib.core.models import AppendResult, ConversationClosed, DedupKey, MessageDraft, Sender
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.outreach.templates import REENGAGE, TemplateChoice, TemplateStore, render
-from chalicelib.outreach.texts import text as text_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from chalicelib.conversations.service import ConversationService
+    from chalicelib.i18n import Catalog, LanguageResolver
     from chalicelib.store.delivery_store import DeliveryStore, ReplyRoute
     from chalicelib.store.identity_store import IdentityStore
 
@@ -67,12 +66,17 @@ class Composed:
 
 class Reach:
     def __init__(self, conversations: ConversationService, deliveries: DeliveryStore, identities: IdentityStore,
-                 templates: TemplateStore, language: Callable[[str], str]) -> None:
+                 templates: TemplateStore, languages: LanguageResolver, catalog: Catalog) -> None:
         self._conversations = conversations
         self._deliveries = deliveries
         self._identities = identities
         self._templates = templates
-        self._language = language  # conversation id -> its language
+        self._languages = languages
+        self._catalog = catalog
+
+    def text(self, key: str, language: str, **params: object) -> str:
+        """A catalog text (`chalicelib/i18n`) in `language`."""
+        return self._catalog.text(key, language, **params)
 
     # -- where ---------------------------------------------------------------------------------
 
@@ -83,7 +87,7 @@ class Reach:
             raise NotFound(f"customer {customer_id} not found", code="customer_not_found")
         name = customer.name
         conversation_ids = self._recent_conversations(customer_id)
-        language = self._language(conversation_ids[0]) if conversation_ids else "en"
+        language = self._languages.for_customer(customer_id)
         routes = [r for r in (self._deliveries.reply_route(c) for c in conversation_ids) if r is not None]
         routes.sort(key=lambda r: r.route_ms, reverse=True)
         if channel is None:
@@ -134,7 +138,7 @@ class Reach:
                 purpose: str = REENGAGE, values: dict[str, str] | None = None,
                 quick_replies: list[dict[str, str]] | None = None) -> Composed:
         """Free text if the channel allows it now, else a template (chosen, or serving `purpose`)."""
-        context = {"customer_name": dest.customer_name or text_of("outreach.customer_name_unknown", dest.language),
+        context = {"customer_name": dest.customer_name or self.text("outreach.customer_name_unknown", dest.language),
                    **(values or {})}
         if choice is not None:
             template = self._templates.choose(choice.template_id, dest.channel, choice.language or dest.language)
@@ -194,14 +198,3 @@ def _last_customer_ms(routes: list[ReplyRoute], channel: str) -> int | None:
     latest = max(times, default=0)
     return latest or None
 
-
-class ConversationLanguage:
-    """A conversation's language as the desk knows it (its routing state), English when unknown."""
-
-    def __init__(self, state: Callable[[str], Any]) -> None:
-        self._state = state
-
-    def __call__(self, conversation_id: str) -> str:
-        state = self._state(conversation_id)
-        language = getattr(state, "language", None) if state is not None else None
-        return str(language or "en")

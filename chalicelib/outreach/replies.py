@@ -18,21 +18,22 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.channels.models import Template
 from chalicelib.errors import DomainError
 from chalicelib.outreach.templates import REENGAGE, render
-from chalicelib.outreach.texts import text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.channels.errors import PolicyViolation
+    from chalicelib.i18n import Catalog
     from chalicelib.outbound.models import OutboundJob
     from chalicelib.outreach.templates import TemplateChoice, TemplateStore
     from chalicelib.store.delivery_store import DeliveryStore
 
 
 class ReplyTemplates:
-    def __init__(self, templates: TemplateStore, deliveries: DeliveryStore, language: Callable[[str], str],
-                 customer_name: Callable[[str], str | None]) -> None:
+    def __init__(self, templates: TemplateStore, deliveries: DeliveryStore, language: Callable[..., str],
+                 customer_name: Callable[[str], str | None], catalog: Catalog) -> None:
         self._templates = templates
+        self._catalog = catalog
         self._deliveries = deliveries
         self._language = language
         self._customer_name = customer_name
@@ -44,7 +45,8 @@ class ReplyTemplates:
         target = route.channel if route is not None else channel
         language = choice.language or self._language(conversation_id)
         template = self._templates.choose(choice.template_id, target, language)
-        values = {"customer_name": self._customer_name(customer_id) or text("outreach.customer_name_unknown", language),
+        unknown = self._catalog.text("outreach.customer_name_unknown", language)
+        values = {"customer_name": self._customer_name(customer_id) or unknown,
                   "agent_name": agent_name or "",
                   **choice.params}
         rendered = render(template, values)
@@ -52,9 +54,10 @@ class ReplyTemplates:
 
 
 class WindowFallback:
-    def __init__(self, templates: TemplateStore, language: Callable[[str], str],
-                 customer_name: Callable[[str], str | None]) -> None:
+    def __init__(self, templates: TemplateStore, language: Callable[..., str],
+                 customer_name: Callable[[str], str | None], catalog: Catalog) -> None:
         self._templates = templates
+        self._catalog = catalog
         self._language = language
         self._customer_name = customer_name
 
@@ -65,7 +68,7 @@ class WindowFallback:
         template = self._templates.for_purpose(REENGAGE, job.channel, language)
         if template is None:
             return None
-        name = self._customer_name(job.customer_id) or text("outreach.customer_name_unknown", language)
+        name = self._customer_name(job.customer_id) or self._catalog.text("outreach.customer_name_unknown", language)
         try:
             rendered = render(template, {"text": job.text, "customer_name": name})
         except DomainError:

@@ -85,7 +85,9 @@ class Outreach:
 
     def drain(self, env_name: str, handler: Any, *, timeout: float = 60.0, wait_for: Any = None,
               between_rounds: Any = None) -> list[dict[str, Any]]:
-        """Hand the queue's messages to `handler` until it is empty (and `wait_for()` holds), as SQS would."""
+        """Hand the queue's messages to `handler` until it is empty (and `wait_for()` holds), as SQS would.
+
+        `between_rounds` runs whenever nothing is visible (e.g. to let campaign time pass)."""
         url = self.queue_url(env_name)
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         results: list[dict[str, Any]] = []
@@ -113,8 +115,6 @@ class Outreach:
                                                        VisibilityTimeout=0)
                 else:
                     self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            if between_rounds is not None:
-                between_rounds()
         raise AssertionError(f"{env_name} did not drain within {timeout:.0f} s")
 
     def drain_outbound(self) -> list[dict[str, Any]]:

@@ -148,7 +148,10 @@ def test_opt_out_keyword_is_recorded_confirmed_and_not_answered_by_the_bot(bot_e
     assert opt_out.channel == "telegram" and opt_out.keyword == keyword.upper().rstrip("!")
     messages = outreach.social.messages(conversation_id)
     assert [m.sender.type for m in messages] == ["customer", "system"]
-    assert "no longer receive marketing" in messages[-1].text
+    from chalicelib.i18n import Catalog
+
+    language = "zh" if keyword == "退订" else "en"  # the confirmation speaks the customer's language
+    assert messages[-1].text == Catalog().text("outreach.optout.confirmed", language)
     outreach.drain_outbound()
     assert len(outreach.social.sends("telegram")) == 1  # the confirmation, on the customer's channel
 
