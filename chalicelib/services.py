@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from chalicelib.auth.authenticator import AgentAuthenticator
     from chalicelib.auth.cognito import AgentTokenVerifier
     from chalicelib.bot.api import KnowledgeBaseApi
+    from chalicelib.bot.embedding_cache import S3EmbeddingCache
     from chalicelib.bot.kb import KnowledgeBaseStore
     from chalicelib.bot.listener import BotResponder
     from chalicelib.bot.serving import ModelProvider
@@ -404,7 +405,7 @@ class Services:
     def trainer(self) -> Trainer:
         from chalicelib.bot.training import Trainer
 
-        return Trainer(self.kb_store, self.model_registry)
+        return Trainer(self.kb_store, self.model_registry, self.embedding_cache)
 
     @once
     def model_provider(self) -> ModelProvider:
@@ -622,6 +623,15 @@ class Services:
 
         return WebhooksRest(self.webhooks)
 
+
+    # -- issue 14: learning from misses; incremental training --------------------------------------
+
+    @once
+    def embedding_cache(self) -> S3EmbeddingCache:
+        """Sentence vectors of KB texts by content hash, in the models bucket: a retrain embeds only what changed."""
+        from chalicelib.bot.embedding_cache import S3EmbeddingCache
+
+        return S3EmbeddingCache(self.s3, lambda: self.bucket_name)
 
 _instance: Services | None = None
 
