@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from chalicelib.bot.embedding_cache import S3EmbeddingCache
     from chalicelib.bot.kb import KnowledgeBaseStore
     from chalicelib.bot.listener import BotResponder
+    from chalicelib.bot.misses import MissRecorder, MissStore
+    from chalicelib.bot.misses_api import MissesApi
     from chalicelib.bot.serving import ModelProvider
     from chalicelib.bot.training import ModelRegistry, Trainer, TrainingQueue
     from chalicelib.chat.handler import ChatHandler
@@ -275,8 +277,10 @@ class Services:
                 self.bot_responder.on_message,
                 # 5. bot, agent and system messages go out on the customer's social channel
                 self.outbound_listener.on_message,
+                # 6. issue 14: fallbacks, unpicked suggestions, handoffs and agents' answers become misses
+                self.miss_recorder.on_message_stored,
             ),
-            HandoffRequested: (analytics,),
+            HandoffRequested: (analytics, self.miss_recorder.on_handoff_requested),
             # out of hours, the escalation becomes a ticket for the next shift
             EscalatedOutOfHours: (self.tickets.on_escalated_out_of_hours,),
             AgentAssigned: (analytics,),
@@ -632,6 +636,33 @@ class Services:
         from chalicelib.bot.embedding_cache import S3EmbeddingCache
 
         return S3EmbeddingCache(self.s3, lambda: self.bucket_name)
+
+    @once
+    def miss_store(self) -> MissStore:
+        from chalicelib.bot.misses import MissStore
+
+        return MissStore(self.table)
+
+    @once
+    def miss_recorder(self) -> MissRecorder:
+        from chalicelib.bot.misses import MissRecorder
+
+        def recent(conversation_id: str, limit: int) -> list[Any]:
+            return self.conversation_store.list_messages(conversation_id, limit=limit)[0]
+
+        def kb_intents() -> dict[str, Any]:
+            live = self.model_provider.current()
+            intents: dict[str, Any] = live.kb.get("intents", {}) if live is not None else {}
+            return intents
+
+        return MissRecorder(self.miss_store, recent, kb_intents)
+
+    @once
+    def misses_rest(self) -> MissesApi:
+        from chalicelib.bot.misses import miss_vectors
+        from chalicelib.bot.misses_api import MissesApi
+
+        return MissesApi(self.authenticator, self.miss_store, miss_vectors, self.kb_store, self.training_queue)
 
 _instance: Services | None = None
 

@@ -41,6 +41,9 @@ logger = Logger(child=True)
 PREFIX = "embeddings/"
 DIGEST_BYTES = 16
 MAX_PACKS = 8
+# A cold training of a large KB writes its new vectors every this many, so a training cut short by the
+# function's timeout leaves them behind: the queue's retry embeds only the rest.
+CHECKPOINT_VECTORS = 2048
 _PARALLEL_GETS = 16
 
 
@@ -205,8 +208,9 @@ class EmbeddingSession:
         self.stats = CacheStats()
         self._listed: list[str] | None = None
         self._used: dict[bytes, None] = {}
-        self._new: dict[bytes, np.ndarray] = {}
-        self._memory_checked = False
+        self._new: dict[bytes, np.ndarray] = {}  # embedded by this training
+        self._pending: dict[bytes, np.ndarray] = {}  # of those, not yet in a pack
+        self._written: list[str] = []  # checkpoint packs of this training
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """``(len(texts), 384)`` float32 unit vectors, as :func:`chalicelib.bot.nlu.embedding.embed` gives."""
@@ -214,21 +218,21 @@ class EmbeddingSession:
 
         digests = [self._cache.digest(t) for t in texts]
         found = self._cache.lookup(digests)
-        if any(v is None for v in found) and self._listed is None:
+        in_memory = [v is not None for v in found]
+        if not all(in_memory) and self._listed is None:
             # first miss of this training: read the packs other containers wrote since ours last looked
             self._listed = self._cache.refresh(self.stats)
             found = self._cache.lookup(digests)
-        fresh_seen = set(self._used)
-        missing = list(dict.fromkeys(t for t, d, v in zip(texts, digests, found, strict=True) if v is None))
-        for d, v in zip(digests, found, strict=True):
-            if d not in fresh_seen:
+        seen = set(self._used)
+        missing = list(dict.fromkeys(t for t, v in zip(texts, found, strict=True) if v is None))
+        for d, memory, v in zip(digests, in_memory, found, strict=True):
+            if d not in seen:
+                seen.add(d)
                 self.stats.texts += 1
-                fresh_seen.add(d)
-                if v is not None:
-                    if self._listed is None:
-                        self.stats.from_memory += 1
-                    else:
-                        self.stats.from_s3 += 1
+                if memory:
+                    self.stats.from_memory += 1
+                elif v is not None:
+                    self.stats.from_s3 += 1
             self._used.setdefault(d)
         if missing:
             started = time.perf_counter()
@@ -238,6 +242,9 @@ class EmbeddingSession:
             new_digests = [self._cache.digest(t) for t in missing]
             self._cache.remember(new_digests, vectors)
             self._new.update(zip(new_digests, vectors, strict=True))
+            self._pending.update(zip(new_digests, vectors, strict=True))
+            if len(self._pending) >= CHECKPOINT_VECTORS:
+                self._checkpoint()
             found = self._cache.lookup(digests)
             rows = [v if v is not None else self._new[d] for d, v in zip(digests, found, strict=True)]
         else:
@@ -248,6 +255,16 @@ class EmbeddingSession:
             return np.zeros((0, DIM), dtype=np.float32)
         return np.ascontiguousarray(np.stack(rows).astype(np.float32, copy=False))
 
+    def _checkpoint(self) -> None:
+        import numpy as np
+
+        try:
+            self._written.append(self._cache.write_pack(list(self._pending), np.stack(list(self._pending.values()))))
+            self.stats.packs_written += 1
+            self._pending.clear()
+        except ClientError:
+            logger.exception("could not checkpoint the embedding cache")
+
     def save(self) -> CacheStats:
         """Write this training's new vectors as one pack; compact when too many packs have accumulated."""
         import numpy as np
@@ -255,20 +272,22 @@ class EmbeddingSession:
         started = time.perf_counter()
         listed = self._listed if self._listed is not None else []
         try:
-            if self._listed is not None and len(listed) + (1 if self._new else 0) > self._cache.max_packs:
+            written = self.stats.packs_written + (1 if self._pending else 0)
+            if self._listed is not None and len(listed) + written > self._cache.max_packs:
                 digests = list(self._used)
                 found = self._cache.lookup(digests)
                 keep = [(d, v) for d, v in zip(digests, found, strict=True) if v is not None]
                 if keep:
                     self._cache.write_pack([d for d, _ in keep], np.stack([v for _, v in keep]))
                     self.stats.packs_written += 1
-                    self.stats.packs_deleted += self._cache.delete_packs(listed)
-            elif self._new:
-                self._cache.write_pack(list(self._new), np.stack(list(self._new.values())))
+                    self.stats.packs_deleted += self._cache.delete_packs([*listed, *self._written])
+            elif self._pending:
+                self._cache.write_pack(list(self._pending), np.stack(list(self._pending.values())))
                 self.stats.packs_written += 1
         except ClientError:
             # the model is trained either way; the next training embeds these texts again
             logger.exception("could not save the embedding cache")
         self._new.clear()
+        self._pending.clear()
         self.stats.save_seconds += time.perf_counter() - started
         return self.stats

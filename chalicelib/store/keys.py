@@ -316,3 +316,16 @@ def guest_rate_key(address_digest: str, window: int) -> tuple[str, str]:
     `address_digest` is a keyed hash of the address (never the address itself); items expire by TTL.
     """
     return f"GUESTRATE#{_id(address_digest)}", f"WINDOW#{window}"
+
+
+# -- bot: missed questions for review (issue 14) ---------------------------------------------------
+
+
+def misses_pk(day: str) -> str:
+    """Misses of one UTC day (GET /kb/misses): Query pk=MISSES#yyyy-mm-dd AND sk BETWEEN <from ms> AND <to ms>."""
+    return f"MISSES#{_id(day)}"
+
+
+def miss_sk(ts_ms: int, message_id: str) -> str:
+    """One miss, keyed by the customer message it is about: UpdateItem pk=MISSES#day, sk=<ts ms>#<message id>."""
+    return f"{ts_ms:013d}#{_id(message_id)}"

@@ -112,3 +112,18 @@ def test_packs_are_compacted_and_a_deleted_pack_is_only_a_miss(aws):
     session = _cache(encoder).session()
     vectors = session.embed(["text 1", "text 2"])
     assert encoder.calls == ["text 1", "text 2"] and vectors.shape == (2, embedding.DIM)
+
+
+def test_a_training_cut_short_leaves_its_checkpointed_vectors_for_the_retry(aws, monkeypatch):
+    from chalicelib.bot import embedding_cache
+
+    monkeypatch.setattr(embedding_cache, "CHECKPOINT_VECTORS", 4)
+    cut_short = _cache(CountingEncoder(real=False)).session()
+    for n in range(3):  # 9 texts embedded, never saved: the function timed out
+        cut_short.embed([f"text {n}-{i}" for i in range(3)])
+
+    retry = CountingEncoder(real=False)
+    session = _cache(retry).session()
+    session.embed([f"text {n}-{i}" for n in range(3) for i in range(3)])
+
+    assert len(retry.calls) == 3 and session.stats.from_s3 == 6  # one checkpoint of 6, the last 3 again
