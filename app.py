@@ -30,6 +30,7 @@ INTERACTIONS_STREAM = os.environ.get("INTERACTIONS_STREAM_NAME", "cs-platform-de
 TRAINING_QUEUE = os.environ.get("TRAINING_QUEUE_NAME", "cs-platform-dev-training")
 ESCALATION_QUEUE = os.environ.get("ESCALATION_QUEUE_NAME", "cs-platform-dev-escalations")
 OUTBOUND_QUEUE = os.environ.get("OUTBOUND_QUEUE_NAME", "cs-platform-dev-outbound")
+EFFECTS_QUEUE = os.environ.get("EFFECTS_QUEUE_NAME", "cs-platform-dev-effects.fifo")
 WEBHOOK_CONTENT_TYPES = ["application/json", "application/xml", "text/xml", "text/plain",
                          "application/x-www-form-urlencoded"]
 
@@ -272,6 +273,12 @@ def archive_interactions(event):
 def train_model(event):
     """Retrain the bot from the current KB version (a failure is retried, then dead-lettered)."""
     services().trainer.handle_records(event)
+
+
+@app.on_sqs_message(queue=EFFECTS_QUEUE, batch_size=10)
+def process_effects(event):
+    """A stored message's effects (fan-out, agents, surveys, bot, outbound, analytics), per conversation in order."""
+    return services().effects_consumer.handle_batch(event.to_dict(), getattr(event, "context", None))
 
 
 @app.on_sqs_message(queue=ESCALATION_QUEUE, batch_size=10)

@@ -71,6 +71,9 @@ if TYPE_CHECKING:
     from chalicelib.customers.access import CustomerAccess
     from chalicelib.customers.api import CustomersRest
     from chalicelib.customers.service import CustomerService
+    from chalicelib.effects.consumer import EffectsConsumer
+    from chalicelib.effects.outbox import EffectsOutbox
+    from chalicelib.i18n import Catalog, CustomerTexts
     from chalicelib.outbound.consumer import OutboundConsumer
     from chalicelib.outbound.listener import OutboundListener
     from chalicelib.realtime.notifier import Notifier
@@ -265,7 +268,11 @@ class Services:
         """Who reacts to what, in order. Observers first, then those that may answer the customer."""
         analytics = self.interaction_subscriber.on_event
         return {
+            # run from the effects queue (process_effects), strictly: a failure retries the record,
+            # and every subscriber here is idempotent per message id (event.redelivered says "maybe again")
             MessageStored: (
+                # 0. every live connection of the conversation (the customer's other devices) gets it
+                self.conversations.on_message_stored,
                 # 1. interaction events (message_in/out, bot_decision, the bot's handoff)
                 self.interaction_subscriber.on_message_stored,
                 # 2. the assigned agent sees every message; the conversation's idle clock moves
@@ -325,7 +332,37 @@ class Services:
     def conversations(self) -> ConversationService:
         from chalicelib.conversations.service import ConversationService
 
-        return ConversationService(self.conversation_store, self.connection_store, self.notifier, self.bus.publish)
+        return ConversationService(self.conversation_store, self.connection_store, self.notifier,
+                                   self.effects_outbox)
+
+    @once
+    def effects_outbox(self) -> EffectsOutbox:
+        """A stored message's effects, scheduled on the FIFO effects queue (chalicelib/effects)."""
+        from chalicelib.effects.outbox import EffectsOutbox
+
+        return EffectsOutbox(self.sqs, lambda: self.queue_url(self.settings.effects_queue_name))
+
+    @once
+    def effects_consumer(self) -> EffectsConsumer:
+        from chalicelib.effects.consumer import EffectsConsumer
+        from chalicelib.effects.progress import EffectsProgress
+
+        return EffectsConsumer(self.bus, EffectsProgress(self.table), self.conversation_store.mark_effects_done,
+                               self.metrics)
+
+    @once
+    def catalog(self) -> Catalog:
+        from chalicelib.i18n import Catalog
+
+        return Catalog(self.settings.default_language)
+
+    @once
+    def customer_texts(self) -> CustomerTexts:
+        """What the platform says to a customer, in the language of their conversation."""
+        from chalicelib.i18n import CustomerTexts, LanguageResolver
+
+        return CustomerTexts(self.catalog, LanguageResolver(self.conversations, self.catalog.languages,
+                                                            self.catalog.default_language))
 
     @once
     def chat(self) -> ChatHandler:
@@ -434,7 +471,7 @@ class Services:
         from chalicelib.bot.policy import DialoguePolicy, PolicyConfig
 
         return BotResponder(self.conversations, BotState(self.table),
-                            DialoguePolicy(PolicyConfig.from_env()), self.model_provider.current,
+                            DialoguePolicy(PolicyConfig.from_env(), self.catalog), self.model_provider.current,
                             self.escalations.publish, enabled=self.settings.bot_enabled)
 
     # -- human agents: routing, workspace, tickets, CSAT -----------------------------------------
@@ -470,14 +507,15 @@ class Services:
     def routing(self) -> RoutingService:
         from chalicelib.routing.service import RoutingService
 
-        return RoutingService(self.routing_store, self.conversations, self.notifier, self.bus.publish)
+        return RoutingService(self.routing_store, self.conversations, self.notifier, self.bus.publish,
+                              self.customer_texts)
 
     @once
     def csat(self) -> CsatService:
         from chalicelib.agents.csat import CsatService
 
-        return CsatService(self.table, self.conversations,
-                           self.routing_store, self.bus.publish)
+        return CsatService(self.table, self.conversations, self.routing_store, self.bus.publish,
+                           self.customer_texts)
 
     @once
     def suggester(self) -> ReplySuggester:
@@ -627,7 +665,6 @@ class Services:
 
         return WebhooksRest(self.webhooks)
 
-
     # -- issue 14: learning from misses; incremental training --------------------------------------
 
     @once
@@ -663,6 +700,7 @@ class Services:
         from chalicelib.bot.misses_api import MissesApi
 
         return MissesApi(self.authenticator, self.miss_store, miss_vectors, self.kb_store, self.training_queue)
+
 
 _instance: Services | None = None
 

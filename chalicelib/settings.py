@@ -46,8 +46,12 @@ class Settings:
     connection_ttl_seconds: int = 2 * 3600 + 600
     # bot: the queue of knowledge-base retraining jobs; how often serving functions look for a new model
     training_queue_name: str | None = None
+    # the FIFO queue that runs a stored message's effects off the request path (chalicelib/effects)
+    effects_queue_name: str = "cs-platform-dev-effects.fifo"
     model_refresh_seconds: float = 10.0
     bot_enabled: bool = True
+    # the language spoken to a customer whose messages and profile do not tell (chalicelib/i18n)
+    default_language: str = "en"
     # analytics: KPIs run on Athena in AWS, on DuckDB (a dev-only dependency) in the local stack
     kpi_engine: str = "athena"
     athena_database: str | None = None
@@ -68,8 +72,10 @@ class Settings:
             ssm_parameter_prefix=env.get("SSM_PARAMETER_PREFIX") or None,
             # bot
             training_queue_name=env.get("TRAINING_QUEUE_NAME") or None,
+            effects_queue_name=env.get("EFFECTS_QUEUE_NAME") or f"cs-platform-{env.get('STAGE', 'dev')}-effects.fifo",
             model_refresh_seconds=float(env.get("BOT_MODEL_REFRESH_SECONDS") or 10.0),
             bot_enabled=(env.get("BOT_ENABLED") or "true").strip().lower() not in ("0", "false", "no", "off"),
+            default_language=(env.get("DEFAULT_LANGUAGE") or "en").strip().lower(),
             # analytics
             kpi_engine=(env.get("KPI_ENGINE") or "athena").strip().lower(),
             athena_database=env.get("ATHENA_DATABASE") or None,

@@ -114,7 +114,7 @@ class Pollers:
 
     def _run_sqs_batch(self, sqs: Any, url: str, arn: str, source: SQSEventConfig, handler: Any,
                        messages: list[dict[str, Any]]) -> None:
-        event = {"Records": [_sqs_record(m, arn, self._region) for m in messages]}
+        event = {"Records": [sqs_record(m, arn, self._region) for m in messages]}
         try:
             result = self._invoke(handler, event, source)
         except Exception:
@@ -199,7 +199,8 @@ class Pollers:
                 self.log_failure("scheduled handler %s failed", source.name)
 
 
-def _sqs_record(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:
+def sqs_record(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:
+    """A received SQS message as Lambda's event source mapping hands it to the function."""
     attributes = message.get("MessageAttributes") or {}
     return {
         "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],

@@ -79,11 +79,58 @@ class ManagementApi:
         self._server.shutdown()
 
 
-class Lambda:
-    """Invoke the app's WebSocket handlers with events/ samples, as API Gateway would."""
+class EffectsQueue:
+    """`process_effects`'s event source mapping for in-process tests: after each invocation the test
+    makes, the effects queue is drained into the handler the way Lambda's SQS poller would, FIFO
+    groups and ReportBatchItemFailures honoured (a failed record is made visible again at once:
+    "the visibility timeout has passed"), so a test sees a message's effects when its call returns."""
+
+    MAX_ROUNDS = 60
 
     def __init__(self, app_module: Any) -> None:
         self.app = app_module
+        self.batches: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        from chalicelib import services as composition
+        from local.pollers import sqs_record
+
+        root = composition.services()
+        sqs, url = root.sqs, root.queue_url(root.settings.effects_queue_name)
+        results = []
+        for _ in range(self.MAX_ROUNDS):
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return results
+            event = {"Records": [sqs_record(m, f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[-1]}",
+                                            "us-east-1") for m in messages]}
+            self.batches.append(event)
+            result = self.app.process_effects(event, None)
+            results.append(result)
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] in failed:
+                    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                  VisibilityTimeout=0)
+                else:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        raise AssertionError("the effects queue did not drain")
+
+
+class Lambda:
+    """Invoke the app's WebSocket handlers with events/ samples, as API Gateway would; then the
+    effects queue's consumer, as the event source mapping would (`EffectsQueue`)."""
+
+    def __init__(self, app_module: Any, drain_effects: bool = True) -> None:
+        self.app = app_module
+        self.effects = EffectsQueue(app_module)
+        self._drain = drain_effects
+
+    def _then_effects(self, answer: Any) -> Any:
+        if self._drain:
+            self.effects.drain()
+        return answer
 
     def connect(self, connection_id: str, token: str | None, **query: str) -> dict[str, Any]:
         event = load_event("websocket/connect.json")
@@ -91,18 +138,18 @@ class Lambda:
         params = {**({"token": token} if token is not None else {}), **query}
         event["queryStringParameters"] = params or None
         event["multiValueQueryStringParameters"] = {k: [v] for k, v in params.items()} or None
-        return self.app.ws_connect(event, None)
+        return self._then_effects(self.app.ws_connect(event, None))
 
     def send(self, connection_id: str, body: Any) -> Any:
         event = load_event("websocket/message.json")
         event["requestContext"]["connectionId"] = connection_id
         event["body"] = body if isinstance(body, str) else json.dumps(body)
-        return self.app.ws_message(event, None)
+        return self._then_effects(self.app.ws_message(event, None))
 
     def disconnect(self, connection_id: str) -> Any:
         event = load_event("websocket/disconnect.json")
         event["requestContext"]["connectionId"] = connection_id
-        return self.app.ws_disconnect(event, None)
+        return self._then_effects(self.app.ws_disconnect(event, None))
 
 
 def free_port() -> int:

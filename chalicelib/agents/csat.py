@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.conversations.service import ConversationService
+    from chalicelib.i18n import CustomerTexts
     from chalicelib.routing.store import RoutingStore
     from chalicelib.store.table import Table
 
@@ -50,8 +51,9 @@ def parse_answer(message: Message) -> tuple[str | None, int] | None:
 
 class CsatService:
     def __init__(self, table: Table, conversations: ConversationService,
-                 routing: RoutingStore, publish: Callable[[object], None]) -> None:
+                 routing: RoutingStore, publish: Callable[[object], None], texts: CustomerTexts) -> None:
         self._table = table
+        self._texts = texts
         self._conversations = conversations
         self._routing = routing
         self._publish = publish
@@ -65,7 +67,7 @@ class CsatService:
         """Post the 1-5 question (before the conversation closes) and remember what it rates."""
         draft = MessageDraft(
             sender=SURVEY, channel=channel, kind="text",
-            text="How would you rate the help you received? (1 = poor, 5 = excellent)",
+            text=self._texts.for_conversation(conversation_id, "survey.csat_question"),
             meta={"csat": {"conversation_id": conversation_id, "question": "csat", "scale": [1, 5]},
                   "quick_replies": [{"title": str(n), "payload": f"csat:{n}"} for n in range(1, 6)]})
         self._conversations.post(conversation_id, draft, DedupKey("csat", ("ask", conversation_id)))
@@ -74,7 +76,7 @@ class CsatService:
     def _ask_nps(self, conversation_id: str, rated: str) -> None:
         draft = MessageDraft(
             sender=SURVEY, channel=self._channel(conversation_id), kind="text",
-            text="How likely are you to recommend us to a friend? (0 = not at all, 10 = extremely likely)",
+            text=self._texts.for_conversation(conversation_id, "survey.nps_question"),
             meta={"csat": {"conversation_id": rated, "question": "nps", "scale": [0, 10]},
                   "quick_replies": [{"title": str(n), "payload": f"nps:{n}"} for n in range(0, 11)]})
         self._conversations.post(conversation_id, draft, DedupKey("csat", ("nps", rated)))
@@ -149,6 +151,8 @@ class CsatService:
         message = event.message
         if message.sender.type != "customer" or message.visibility != "public":
             return None
+        if event.redelivered and self._resume(message):
+            return CONSUMED
         return CONSUMED if self.answer(message) else None
 
     def answer(self, message: Message) -> bool:
@@ -164,6 +168,11 @@ class CsatService:
         if (kind and kind != stage) or (stage == "csat" and not 1 <= value <= 5):
             return False
         rated = pending["conversation_id"]
+        # First, what this message answers: a redelivery after a crash below resumes from here.
+        pk, sk = keys.survey_answer_key(message.conversation_id, message.seq)
+        self._table.put_item(Item=encode({schema.PK: pk, schema.SK: sk, "stage": stage, "rated": rated,
+                                          "agent_id": pending.get("agent_id"),
+                                          schema.TTL_ATTRIBUTE: ids.now_ms() // 1000 + PENDING_TTL_SECONDS}))
         if stage == "csat":
             self.rate(message.sender.id, rated, score=value)
             if self._routing.get_config().nps_enabled:
@@ -176,14 +185,32 @@ class CsatService:
         self._thank_and_close(message.conversation_id)
         return True
 
+    def _answer_key(self, message: Message) -> dict[str, Any]:
+        return self._key(*keys.survey_answer_key(message.conversation_id, message.seq))
+
+    def _resume(self, message: Message) -> bool:
+        """A redelivered survey answer: finish what its first attempt began (each step is idempotent)."""
+        done = decode(self._table.get_item(ConsistentRead=True, Key=self._answer_key(message)).get("Item"))
+        if not done:
+            return False
+        pending = self._pending(message.sender.id)
+        if pending is not None and pending["stage"] == done["stage"] and pending["conversation_id"] == done["rated"]:
+            return self.answer(message)  # cut short before the rating: do it all
+        if done["stage"] == "csat" and pending is not None and pending["stage"] == "nps":
+            self._ask_nps(message.conversation_id, done["rated"])  # the question again: deduplicated
+        else:
+            self._thank_and_close(message.conversation_id)  # the thanks again: deduplicated
+        return True
+
     def _channel(self, conversation_id: str) -> str:
         conversation = self._conversations.get_conversation(conversation_id)
         return conversation.channel if conversation else "app"
 
     def _thank_and_close(self, conversation_id: str) -> None:
+        thanks = self._texts.for_conversation(conversation_id, "survey.thanks")
         try:
             self._conversations.post(conversation_id, MessageDraft(
-                sender=SURVEY, channel=self._channel(conversation_id), text="Thank you for your feedback!",
+                sender=SURVEY, channel=self._channel(conversation_id), text=thanks,
                 meta={"csat": {"question": "done"}}), DedupKey("csat", ("thanks", conversation_id)))
         except ConversationClosed:
             return

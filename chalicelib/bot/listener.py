@@ -57,14 +57,19 @@ class BotState:
         return (found.get(wanted["meta"], {}), found.get(wanted["profile"], {}), found.get(wanted["bot"], {}))
 
     def save(self, conversation_id: str, decision: Decision, message_id: str) -> None:
+        self.save_fields(conversation_id, misses=decision.misses, action=decision.action, reason=decision.reason,
+                         message_id=message_id, handoff=decision.handoff)
+
+    def save_fields(self, conversation_id: str, *, misses: int, action: str, reason: str, message_id: str,
+                    handoff: bool) -> None:
         pk, sk = keys.bot_state_key(conversation_id)
         sets = ["misses = :m", "last_action = :a", "last_message_id = :mid", "updated_ms = :now"]
-        values = {":m": encode_value(decision.misses), ":a": encode_value(decision.action),
+        values = {":m": encode_value(misses), ":a": encode_value(action),
                   ":mid": encode_value(message_id), ":now": encode_value(ids.now_ms())}
-        if decision.handoff:
+        if handoff:
             sets.append("handoff_ms = :now")
             sets.append("handoff_reason = :r")
-            values[":r"] = encode_value(decision.reason)
+            values[":r"] = encode_value(reason)
         self._table.update_item(Key={"pk": encode_value(pk), "sk": encode_value(sk)},
                              UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeValues=values)
 
@@ -87,6 +92,8 @@ class BotResponder:
         if message.kind not in ("text", "postback") or not text:
             return
         conversation, profile, state = self._state.load(message.conversation_id, message.sender.id)
+        if event.redelivered and self._resume(message, bool(profile.get("vip"))):
+            return
         if conversation.get("status", "open") != "open":
             return
         routing_status = conversation.get("routing_status")
@@ -104,14 +111,34 @@ class BotResponder:
         logger.info("bot decision", extra={"action": decision.action, "reason": decision.reason,
                                            "intent": decision.intent, "confidence": decision.confidence})
         if decision.handoff:
-            self._escalate(self._escalation(message, decision, vip))
+            sentiment = decision.sentiment.score if decision.sentiment is not None else None
+            self._escalate(self._escalation(message, decision.reason, decision.language, sentiment, vip))
+
+    def _resume(self, message: Message, vip: bool) -> bool:
+        """A redelivered customer message the bot already answered: finish what that attempt began.
+
+        The reply is stored once (keyed by the customer's message); posting it again schedules its
+        effects again, and a handoff is escalated again under the same idempotency key.
+        """
+        earlier = self._conversations.resume(DedupKey("bot", message.message_id))
+        if earlier is None:
+            return False
+        meta = earlier.meta or {}
+        self._state.save_fields(message.conversation_id, misses=int(meta.get("misses", 0)),
+                                action=str(meta.get("action")), reason=str(meta.get("reason")),
+                                message_id=message.message_id, handoff=meta.get("action") == "handoff")
+        if meta.get("action") == "handoff":
+            self._escalate(self._escalation(message, str(meta.get("reason")), str(meta.get("language") or "en"),
+                                            meta.get("sentiment_score"), vip))
+        logger.info("bot reply resumed", extra={"action": meta.get("action")})
+        return True
 
     @staticmethod
-    def _escalation(message: Message, decision: Decision, vip: bool) -> EscalationRequest:
+    def _escalation(message: Message, reason: str, language: str, sentiment: float | None,
+                    vip: bool) -> EscalationRequest:
         return EscalationRequest(
-            conversation_id=message.conversation_id, customer_id=message.sender.id, reason=decision.reason,
-            language=decision.language, vip=vip,
-            sentiment=decision.sentiment.score if decision.sentiment is not None else None,
+            conversation_id=message.conversation_id, customer_id=message.sender.id, reason=reason,
+            language=language, vip=vip, sentiment=sentiment,
             requested_at=datetime.fromtimestamp(ids.now_ms() / 1000, tz=UTC),
             idempotency_key=f"bot#{message.message_id}", source="bot",
             note=(message.text or "")[:2000],

@@ -144,17 +144,20 @@ class MissStore:
                                     ConditionExpression="attribute_exists(pk)",
                                     ExpressionAttributeValues={":k": {"SS": ["suggest"]}, ":t": {"BOOL": True}})
 
-    def agent_reply(self, question: Message, reply: str, kb_intent: str | None) -> None:
-        """Attach an agent's reply (at most three) to the miss of ``question``, recording it if needed."""
+    def agent_reply(self, question: Message, reply: Message, kb_intent: str | None) -> None:
+        """Attach an agent's reply (at most three, each once) to the miss of ``question``, recording it if needed."""
         expression = "SET $SETS, agent_replies = list_append(if_not_exists(agent_replies, :empty), :r)"
-        values: dict[str, Any] = {":empty": {"L": []}, ":r": {"L": [encode_value(redact_text(reply)[:MAX_TEXT])]},
-                                  ":k": {"SS": ["agent_answer"]}, ":max": encode_value(MAX_AGENT_REPLIES)}
+        values: dict[str, Any] = {":empty": {"L": []},
+                                  ":r": {"L": [encode_value(redact_text(reply.text or "")[:MAX_TEXT])]},
+                                  ":k": {"SS": ["agent_answer"]}, ":max": encode_value(MAX_AGENT_REPLIES),
+                                  ":mid": encode_value(reply.message_id), ":mids": {"SS": [reply.message_id]}}
         if kb_intent:
             expression += ", kb_answer_intent = :kb"
             values[":kb"] = encode_value(kb_intent)
-        with contextlib.suppress(ConditionFailed):  # three replies kept already
-            self._update(question, self._base(question), expression + " ADD kinds :k", values,
-                         condition="attribute_not_exists(agent_replies) OR size(agent_replies) < :max")
+        with contextlib.suppress(ConditionFailed):  # three replies kept already, or this one (a redelivery)
+            self._update(question, self._base(question), expression + " ADD kinds :k, agent_reply_ids :mids", values,
+                         condition="(attribute_not_exists(agent_replies) OR size(agent_replies) < :max)"
+                                   " AND NOT contains(agent_reply_ids, :mid)")
 
     def between(self, start: datetime, end: datetime, *, limit: int = 5000) -> list[Miss]:
         """Open misses with ``start <= ts < end``, oldest first (one Query per day)."""
@@ -287,7 +290,7 @@ class MissRecorder:
         except Exception:  # no model yet, or it cannot be loaded: the reply is still recorded
             logger.exception("could not read the live knowledge base")
             kb = {}
-        self._store.agent_reply(question, message.text, kb_answer_in(message.text, kb))
+        self._store.agent_reply(question, message, kb_answer_in(message.text, kb))
 
 
 def _question(history: Sequence[Message], before: int) -> Message | None:

@@ -34,28 +34,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from chalicelib.bot import smalltalk
 from chalicelib.bot.handoff import wants_human
 from chalicelib.bot.sentiment import Sentiment, analyse
+from chalicelib.i18n import Catalog
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 Action = Literal["answer", "suggest", "handoff", "fallback"]
-
-TEXTS: dict[str, dict[str, str]] = {
-    "handoff": {"zh": "正在为您转接人工客服，请稍候，客服会尽快回复您。",
-                "en": "I'm connecting you to a human agent. Please wait, someone will be with you shortly."},
-    "suggest": {"zh": "您是想咨询以下哪个问题？", "en": "Did you mean one of these?"},
-    "fallback": {"zh": "抱歉，我没有理解您的问题。可以换个说法再问一次吗？如需人工服务请回复“转人工”。",
-                 "en": "Sorry, I didn't understand that. Could you rephrase it? "
-                       "Type \"agent\" to talk to a person."},
-    "not_trained": {"zh": "智能客服尚未完成训练（not trained yet），正在为您转接人工客服，请稍候。",
-                    "en": "Our assistant is not trained yet, so I'm connecting you to a human agent. "
-                          "Please wait."},
-}
-
-
-def text(key: str, language: str) -> str:
-    return TEXTS[key].get(language, TEXTS[key]["en"])
-
 
 def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
     value = env.get(name, "").strip()
@@ -122,12 +106,14 @@ class Decision:
 
 
 class DialoguePolicy:
-    def __init__(self, config: PolicyConfig | None = None) -> None:
+    def __init__(self, config: PolicyConfig | None = None, catalog: Catalog | None = None) -> None:
         self.config = config or PolicyConfig()
+        self.catalog = catalog or Catalog()
 
     def decide(self, message: str, live: Any, *, misses: int = 0, vip: bool = False) -> Decision:
         """Decide on one customer message. ``live`` is a :class:`~chalicelib.bot.serving.LiveModel` or None."""
         cfg = self.config
+        catalog = self.catalog
         # One embedding of the message serves the intent, the handoff head and the sentiment head.
         judged = live.model.judge(message) if live is not None else None
         prediction = judged.prediction if judged is not None else None
@@ -140,7 +126,7 @@ class DialoguePolicy:
                 "confidence": prediction.confidence if prediction else 0.0}
 
         def handoff(reason: str, key: str = "handoff") -> Decision:
-            return Decision("handoff", reason, text=text(key, language), misses=0, **base)
+            return Decision("handoff", reason, text=catalog.text(f"bot.{key}", language), misses=0, **base)
 
         if asks_for_person:
             return handoff("customer_request")
@@ -158,7 +144,7 @@ class DialoguePolicy:
         best, best_conf = (top[0] if top else (None, 0.0))
         runner_up = top[1][1] if len(top) > 1 else 0.0
         if prediction.intent is not None and smalltalk.is_smalltalk(prediction.intent):
-            reply = smalltalk.reply(prediction.intent, language) or ""
+            reply = catalog.text(f"bot.smalltalk.{prediction.intent}", language)
             return Decision("answer", "smalltalk", text=reply, misses=0, **base)
         confident = prediction.intent is not None and prediction.confidence >= cfg.answer_threshold
         if confident and prediction.confidence - runner_up > cfg.ambiguity_margin:
@@ -170,11 +156,12 @@ class DialoguePolicy:
                 return self._answer(live, suggestions[0], best_conf, "confident", base)
             reason = "ambiguous" if confident or best_conf - runner_up <= cfg.ambiguity_margin else "mid_confidence"
             replies = [_quick_reply(live, name, language) for name in suggestions]
-            return Decision("suggest", reason, text=text("suggest", language), quick_replies=replies,
+            return Decision("suggest", reason, text=catalog.text("bot.suggest", language), quick_replies=replies,
                             misses=misses, **base)
         if misses + 1 >= cfg.max_misses:
             return handoff("repeated_misses")
-        return Decision("fallback", "out_of_scope", text=text("fallback", language), misses=misses + 1, **base)
+        return Decision("fallback", "out_of_scope", text=catalog.text("bot.fallback", language),
+                        misses=misses + 1, **base)
 
     @staticmethod
     def _answer(live: Any, intent: str, confidence: float, reason: str, base: dict[str, Any]) -> Decision:

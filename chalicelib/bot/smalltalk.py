@@ -3,7 +3,7 @@
 A knowledge base rarely lists "hello" or "thanks" as FAQ intents, yet every chat starts and ends
 with them. :func:`merge_examples` adds these built-in examples at training time for each small-talk
 intent the knowledge base does not define itself (if it defines ``greeting``, its own examples win),
-and :func:`reply` gives a canned answer in the user's language.
+and the message catalog (``bot.smalltalk.<intent>`` in ``chalicelib/i18n``) holds the canned answers.
 """
 
 from __future__ import annotations
@@ -39,13 +39,6 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-REPLIES: dict[str, dict[str, str]] = {
-    GREETING: {"zh": "您好！请问有什么可以帮您？", "en": "Hello! How can I help you today?"},
-    THANKS: {"zh": "不客气，很高兴能帮到您！", "en": "You're welcome, glad I could help!"},
-    GOODBYE: {"zh": "感谢您的咨询，再见！", "en": "Thanks for contacting us. Goodbye!"},
-}
-
-
 def merge_examples(examples: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """``examples`` plus the built-in small talk for small-talk intents the examples lack."""
     merged = list(examples)
@@ -59,11 +52,3 @@ def merge_examples(examples: Iterable[tuple[str, str]]) -> list[tuple[str, str]]
 def is_smalltalk(intent: str | None) -> bool:
     """True if ``intent`` is one of the built-in small-talk intents."""
     return intent in INTENTS
-
-
-def reply(intent: str, language: str) -> str | None:
-    """Canned small-talk answer in ``language`` (``zh``/``en``), or ``None`` for other intents."""
-    answers = REPLIES.get(intent)
-    if answers is None:
-        return None
-    return answers.get(language, answers["en"])

@@ -189,8 +189,8 @@ class ChatHandler:
         except Exception:
             if not acked:
                 raise  # not stored: the client is told to retry (handle_frame)
-            # Stored and acknowledged; what failed came after (fan-out, a subscriber). Telling the client
-            # to resend would not help: the message exists. Logged and counted for the operators.
+            # Stored, its effects scheduled and the client acknowledged: what failed came after (the
+            # ack's own bookkeeping). Telling the client to resend would not help. Logged and counted.
             logger.exception("message stored, but a later step failed", extra={"client_msg_id": frame.client_msg_id})
             self._metrics.add_metric(name="MessageEffectsFailed", unit=MetricUnit.Count, value=1)
             result = acked[0]

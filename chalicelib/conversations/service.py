@@ -2,17 +2,17 @@
 
 The WebSocket chat, the social webhooks, the bot and agents all write through `post_*`, so the
 rules live in one place: one open conversation per customer (a new one starts after the last was
-closed), idempotent appends keyed by the sender's own message id, fan-out to every live connection
-of the conversation, then one `MessageStored` event on the bus for everything else that reacts
-(bot, analytics, agents, channels: see the subscriptions table in `chalicelib.services`).
+closed), idempotent appends keyed by the sender's own message id, then the message's effects
+scheduled on the effects queue (`chalicelib.effects`): fan-out to every live connection of the
+conversation, and everything else that reacts (bot, analytics, agents, channels: see the
+subscriptions table in `chalicelib.services`). A duplicate schedules them again, so a retry
+resumes what a failed first attempt left undone; the subscribers are idempotent per message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from chalicelib.core.events import MessageStored
 from chalicelib.core.models import (
     AppendResult,
     Conversation,
@@ -25,21 +25,24 @@ from chalicelib.core.models import (
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.realtime import frames
 from chalicelib.realtime.notifier import Delivery, Notifier
+from chalicelib.store import keys
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.core.events import MessageStored
+    from chalicelib.effects.outbox import EffectsOutbox
     from chalicelib.store.connection_store import ConnectionStore
     from chalicelib.store.conversation_store import ConversationStore
-
-Publish = Callable[[object], None]
 
 
 class ConversationService:
     def __init__(self, store: ConversationStore, connections: ConnectionStore, notifier: Notifier,
-                 publish: Publish) -> None:
+                 effects: EffectsOutbox) -> None:
         self._store = store
         self._connections = connections
         self._notifier = notifier
-        self._publish = publish
+        self._effects = effects
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -97,33 +100,32 @@ class ConversationService:
                            conversation_hint: str | None = None,
                            exclude_connection: str | None = None,
                            acknowledge: Callable[[AppendResult], None] | None = None) -> AppendResult:
-        """Store a customer's message in their open conversation and fan it out.
+        """Store a customer's message in their open conversation and schedule its effects.
 
         `conversation_hint` (the conversation a connection last saw) saves a read; if that
         conversation has been closed meanwhile, the message goes to a new one. `acknowledge` runs
-        as soon as the message is stored (duplicates included), before fan-out and subscribers, so
-        the sender's ack is never queued behind the bot's answer.
+        as soon as the message is stored and its effects scheduled (duplicates included), so the
+        sender's ack never waits for the bot's answer, and an ack always means "it will happen".
         """
         conversation_id = conversation_hint or self.ensure_open(customer_id, draft.channel)
         try:
             result = self._store.append_message(conversation_id, draft, dedup)
         except ConversationClosed:
-            if dedup is not None and (original := self._store.find_duplicate(dedup)) is not None:
-                return AppendResult(original, duplicate=True)
-            conversation_id = self.ensure_open(customer_id, draft.channel)
-            result = self._store.append_message(conversation_id, draft, dedup)
+            if dedup is not None and (original := self._store.find_duplicate_result(dedup)) is not None:
+                result = original
+            else:
+                conversation_id = self.ensure_open(customer_id, draft.channel)
+                result = self._store.append_message(conversation_id, draft, dedup)
+        self._schedule(result, dedup, exclude_connection)
         if acknowledge is not None:
             acknowledge(result)
-        if not result.duplicate:
-            self._after_append(result.message, exclude_connection)
         return result
 
     def post(self, conversation_id: str, draft: MessageDraft, dedup: DedupKey | None = None,
              exclude_connection: str | None = None) -> AppendResult:
-        """Store a bot, agent or system message in a given conversation and fan it out."""
+        """Store a bot, agent or system message in a given conversation and schedule its effects."""
         result = self._store.append_message(conversation_id, draft, dedup)
-        if not result.duplicate:
-            self._after_append(result.message, exclude_connection)
+        self._schedule(result, dedup, exclude_connection)
         return result
 
     def history(self, customer_id: str, conversation_id: str | None, *, after_seq: int | None,
@@ -154,6 +156,20 @@ class ConversationService:
         return self._notifier.to_conversation(message.conversation_id, frames.message(message.public_view()),
                                               exclude=exclude_connection)
 
-    def _after_append(self, message: Message, exclude_connection: str | None) -> None:
-        self.fan_out(message, exclude_connection)
-        self._publish(MessageStored(message=message))
+    def resume(self, dedup: DedupKey) -> Message | None:
+        """The message stored under `dedup`, its effects scheduled again unless they all happened
+        (a retry resuming what a failed attempt left undone); None if there is no such message."""
+        found = self._store.find_duplicate_result(dedup)
+        if found is not None:
+            self._schedule(found, dedup, None)
+        return found.message if found else None
+
+    def on_message_stored(self, event: MessageStored) -> None:
+        """The first effect of a message: every live connection of the conversation gets it."""
+        self.fan_out(event.message, event.origin_connection)
+
+    def _schedule(self, result: AppendResult, dedup: DedupKey | None, origin_connection: str | None) -> None:
+        if result.effects_done:
+            return  # a retry of a request whose message had every effect already
+        self._effects.schedule(result.message, redelivered=result.duplicate, origin_connection=origin_connection,
+                               dedup_pk=keys.dedup_pk(dedup.scope, dedup.key) if dedup is not None else None)

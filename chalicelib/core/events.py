@@ -17,9 +17,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, kw_only=True)
 class MessageStored:
-    """A new message was stored (never published for a duplicate of one already stored)."""
+    """A message was stored; its effects (fan-out, agent relay, surveys, bot, outbound, analytics)
+    follow from the effects queue, in the conversation's order.
+
+    `redelivered`: these effects may have run before, wholly or in part (a retried webhook or frame
+    found the message already stored, or SQS delivered the record again); every subscriber is
+    idempotent per message id, and those that need it look up what the earlier attempt did.
+    `origin_connection`: the sender's own socket, which gets an ack instead of the message.
+    """
 
     message: Message
+    redelivered: bool = False
+    origin_connection: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -86,6 +86,7 @@ class Customer(BaseModel):
     customer_id: str
     name: str | None = None
     vip: bool = False
+    language: str | None = None
     created_ms: int
 
 
@@ -97,6 +98,8 @@ class ConversationClosed(Exception):
 class AppendResult:
     message: Message
     duplicate: bool
+    # a duplicate whose effects have all happened (nothing for a retry to resume)
+    effects_done: bool = False
 
 
 @dataclass(frozen=True)

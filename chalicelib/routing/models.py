@@ -185,8 +185,9 @@ class DeskConfig(BaseModel):
     csat_enabled: bool = True
     nps_enabled: bool = True
     sla_reminder_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
-    offline_message: str = Field(default="We are closed right now. We have opened a ticket and will get back to "
-                                         "you as soon as we are open.", max_length=1000)
+    offline_message: str | None = Field(default=None, max_length=1000,
+                                        description="None: the catalog's routing.offline text in the customer's "
+                                                    "language; a text here is sent as it is, whatever the language")
 
 
 class CannedInput(BaseModel):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.conversations.service import ConversationService
+    from chalicelib.i18n import CustomerTexts
     from chalicelib.realtime.notifier import Notifier
     from chalicelib.routing.models import (
         Agent,
@@ -44,9 +45,10 @@ DISPATCH_HEAD = 100  # queue entries considered per dispatch pass
 
 class RoutingService:
     def __init__(self, store: RoutingStore, conversations: ConversationService, notifier: Notifier,
-                 publish: Callable[[object], None],
+                 publish: Callable[[object], None], texts: CustomerTexts,
                  clock: Callable[[], int] = ids.now_ms) -> None:
         self.store = store
+        self._texts = texts
         self._conversations = conversations
         self._notifier = notifier
         self._publish = publish
@@ -103,7 +105,8 @@ class RoutingService:
     def _out_of_hours(self, request: EscalationRequest, config: DeskConfig) -> str:
         if not self.store.mark_offline(request.conversation_id, request.idempotency_key):
             return "already_routed"
-        self._system_message(request.conversation_id, config.offline_message, {"routing": "offline"},
+        text = config.offline_message or self._texts.for_conversation(request.conversation_id, "routing.offline")
+        self._system_message(request.conversation_id, text, {"routing": "offline"},
                              dedup=("offline", request.idempotency_key))
         self._publish(EscalatedOutOfHours(conversation_id=request.conversation_id, customer_id=request.customer_id,
                                           reason=request.reason, urgent=bool(request.priority),
@@ -180,10 +183,9 @@ class RoutingService:
             return  # served meanwhile
         if entry.told_position is None:
             minutes = max(1, round(wait / 60))
-            self._system_message(entry.conversation_id,
-                                 f"All our agents are busy. You are number {position} in the queue; "
-                                 f"the estimated wait is about {minutes} minute{'s' if minutes > 1 else ''}.",
-                                 {"queue": info}, dedup=("queued", entry.sk))
+            text = self._texts.for_conversation(entry.conversation_id, "routing.queued", position=position,
+                                                count=minutes)
+            self._system_message(entry.conversation_id, text, {"queue": info}, dedup=("queued", entry.sk))
         self._notifier.to_conversation(entry.conversation_id,
                                        frames.typed("queue", conversation_id=entry.conversation_id, **info))
 
@@ -219,7 +221,8 @@ class RoutingService:
         assert state is not None
         agent = self.store.get_agent(agent_id)
         name = agent.name if agent else agent_id
-        self._system_message(conversation_id, f"{name} has joined the conversation.",
+        self._system_message(conversation_id, self._texts.for_conversation(conversation_id, "routing.agent_joined",
+                                                                           name=name),
                              {"routing": "assigned", "agent": {"id": agent_id, "name": name}},
                              dedup=("joined", conversation_id, agent_id, str(state.queued_ms)))
         logger.info("offer accepted", extra={"agent_id": agent_id, "wait_ms": now - (state.queued_ms or now)})

@@ -164,7 +164,8 @@ class ConversationStore:
                 existing = exc.item or self._get(dedup_pk, keys.DEDUP_SK, consistent=True)
                 if existing is None:
                     raise
-                return AppendResult(self._complete(existing), duplicate=True)
+                return AppendResult(self._complete(existing), duplicate=True,
+                                    effects_done=bool(existing.get("effects_done")))
             # A concurrent duplicate may already have completed this very message from our record.
             self._complete(record)
             return AppendResult(message, duplicate=False)
@@ -173,8 +174,23 @@ class ConversationStore:
 
     def find_duplicate(self, dedup: DedupKey) -> Message | None:
         """The message already stored under this dedup key, if any."""
+        found = self.find_duplicate_result(dedup)
+        return found.message if found else None
+
+    def find_duplicate_result(self, dedup: DedupKey) -> AppendResult | None:
+        """The message already stored under this dedup key, and whether its effects all happened."""
         record = self._get(keys.dedup_pk(dedup.scope, dedup.key), keys.DEDUP_SK, consistent=True)
-        return self._complete(record) if record else None
+        if record is None:
+            return None
+        return AppendResult(self._complete(record), duplicate=True, effects_done=bool(record.get("effects_done")))
+
+    def mark_effects_done(self, dedup_pk: str) -> None:
+        """Every effect of the message behind this idempotency record happened: a retry adds nothing."""
+        with contextlib.suppress(ConditionFailed):  # the record expired meanwhile: nothing to mark
+            self._table.update_item(Key=encode({schema.PK: dedup_pk, schema.SK: keys.DEDUP_SK}),
+                                    UpdateExpression="SET effects_done = :t",
+                                    ConditionExpression="attribute_exists(pk)",
+                                    ExpressionAttributeValues={":t": encode_value(True)})
 
     def _complete(self, record: dict[str, Any]) -> Message:
         """The message an idempotency record stands for, written now if a crash had cut it short."""

@@ -214,6 +214,18 @@ def kb_intent_sk(intent: str) -> str:
     return f"{KB_INTENT_SK_PREFIX}{_id(intent)}"
 
 
+def effects_progress_key(message_id: str) -> tuple[str, str]:
+    """Which effects of a message a failed delivery completed (written only when one fails, TTL one
+    day): GetItem pk=EFFECTS#<message id>, sk=EFFECTS, read only on a redelivery."""
+    return f"EFFECTS#{message_id}", "EFFECTS"
+
+
+def survey_answer_key(conversation_id: str, seq: int) -> tuple[str, str]:
+    """The survey step a customer message answered (so a redelivery resumes it, never re-asks the bot):
+    GetItem pk=CONV#id, sk=SURVEY_ANSWER#<seq>, TTL one day."""
+    return conversation_pk(conversation_id), f"SURVEY_ANSWER#{seq:0{SEQ_WIDTH}d}"
+
+
 def bot_state_key(conversation_id: str) -> tuple[str, str]:
     """The bot's state in one conversation (consecutive misses, handoff): GetItem pk=CONV#id, sk=BOT."""
     return conversation_pk(conversation_id), BOT_STATE_SK

@@ -34,6 +34,7 @@ class Desk:
             headers["Authorization"] = f"Bearer {token}"
         response = getattr(self.client.http, method.lower())(path, headers=headers,
                                                              body=json.dumps(body) if body is not None else None)
+        self.lam.effects.drain()
         return response.status_code, json.loads(response.body) if response.body else None
 
     def agent(self, agent_id: str, *, skills: list[str] = (), languages: list[str] = ("en",), capacity: int = 3,
@@ -88,6 +89,7 @@ class Desk:
             answer = self.app.route_escalations({"Records": batch}, None)
             result["batchItemFailures"] += answer["batchItemFailures"]
         result["count"] = len(records)
+        self.lam.effects.drain()
         return result
 
     @staticmethod
@@ -97,4 +99,6 @@ class Desk:
         return record
 
     def sweep(self) -> Any:
-        return self.app.agent_sweeps(load_event("scheduled/minute.json"), None)
+        answer = self.app.agent_sweeps(load_event("scheduled/minute.json"), None)
+        self.lam.effects.drain()
+        return answer

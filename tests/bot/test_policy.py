@@ -157,3 +157,15 @@ def test_without_a_model_the_customer_is_handed_over_with_an_explanation():
 
     assert (decision.action, decision.reason, decision.language) == ("handoff", "not_trained", "en")
     assert "not trained yet" in decision.text
+
+
+@pytest.mark.parametrize(("text", "language"), [("我的订单到哪了", "zh"), ("where is my order", "en")])
+def test_every_bot_text_is_in_the_customers_language(live, text, language):
+    from chalicelib.i18n import language_of
+
+    policy = DialoguePolicy()
+    decisions = [policy.decide(text, None), policy.decide("今天天气怎么样" if language == "zh" else
+                                                          "what's the capital of France", live),
+                 policy.decide("转人工" if language == "zh" else "I want a human", live)]
+    assert [d.reason for d in decisions] == ["not_trained", "out_of_scope", "customer_request"]
+    assert all(language_of(d.text) == language for d in decisions), [d.text for d in decisions]

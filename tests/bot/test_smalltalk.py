@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.bot import smalltalk
+from chalicelib.i18n import Catalog
 
 
 def test_merge_adds_missing_smalltalk_only():
@@ -19,8 +20,10 @@ def test_examples_cover_both_languages():
         assert any(t.isascii() for t in texts)
 
 
-def test_reply_in_language():
-    assert smalltalk.reply("greeting", "zh").startswith("您好")
-    assert smalltalk.reply("thanks", "en").startswith("You're welcome")
-    assert smalltalk.reply("check_balance", "en") is None
+def test_every_small_talk_intent_has_a_reply_in_every_language():
+    catalog = Catalog()
+    assert catalog.text("bot.smalltalk.greeting", "zh").startswith("您好")
+    assert catalog.text("bot.smalltalk.thanks", "en").startswith("You're welcome")
+    for intent in smalltalk.INTENTS:
+        assert set(catalog.variants(f"bot.smalltalk.{intent}")) == {"en", "zh"}
     assert smalltalk.is_smalltalk("goodbye") and not smalltalk.is_smalltalk(None)

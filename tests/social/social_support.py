@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from channels.support import SECRETS as CHANNEL_SECRETS
+from support import EffectsQueue
 
 from local.webhook import signed_request, text_body
 
@@ -35,12 +36,15 @@ class Social:
         self.dlq_url = self.sqs.get_queue_url(QueueName=os.environ["OUTBOUND_QUEUE_NAME"] + "-dlq")["QueueUrl"]
         self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url,
                                                        AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.effects = EffectsQueue(app_module)
 
     # -- inbound -----------------------------------------------------------------------------
 
     def post(self, channel: str, body: bytes, headers: dict[str, str], query: dict[str, str] | None = None) -> Any:
         path = f"/webhooks/{channel}" + (f"?{urlencode(query)}" if query else "")
-        return self.client.http.post(path, headers=headers, body=body)
+        response = self.client.http.post(path, headers=headers, body=body)
+        self.effects.drain()  # what process_effects' event source mapping does once the webhook answered
+        return response
 
     def send_text(self, channel: str, text: str, *, user: str | None = None, event_id: str | None = None,
                   now: float | None = None, repeat: int = 1) -> list[Any]:
@@ -75,7 +79,9 @@ class Social:
 
         draft = MessageDraft(sender=Sender(type="agent", id="agent-1", name="Agent One"), channel="app", text=text,
                              meta=meta or None)
-        return composition.services().conversations.post(conversation_id, draft).message
+        message = composition.services().conversations.post(conversation_id, draft).message
+        self.effects.drain()
+        return message
 
     def delivery(self, message: Any) -> dict[str, Any] | None:
         from chalicelib import services as composition

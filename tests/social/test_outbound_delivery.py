@@ -165,9 +165,6 @@ def test_a_job_that_is_not_a_job_goes_to_the_dlq(social):
 def test_customer_who_moved_to_the_app_is_answered_in_the_app_only(social):
     from support import Lambda, customer_token
 
-    from chalicelib import services as composition
-    from chalicelib.core.models import MessageDraft, Sender
-
     user = user_of("telegram")
     social.send_text("telegram", "hi", user=user)
     customer_id = social.customer_of("telegram", user)
@@ -175,8 +172,7 @@ def test_customer_who_moved_to_the_app_is_answered_in_the_app_only(social):
     lam = Lambda(social.app)
     assert lam.connect("c-1", customer_token(customer_id))["statusCode"] == 200
     lam.send("c-1", {"action": "sendMessage", "client_msg_id": "x1", "text": "now in the app"})
-    agent_reply = MessageDraft(sender=Sender(type="agent", id="a"), channel="app", text="answer")
-    composition.services().conversations.post(conversation_id, agent_reply)
+    social.agent_reply(conversation_id, "answer")
     assert social.drain_outbound() == []
     social.send_text("telegram", "back on telegram", user=user)
     social.agent_reply(conversation_id, "answer 2")
