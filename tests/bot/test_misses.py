@@ -174,6 +174,7 @@ def test_a_handoff_and_the_agents_answer_are_recorded_with_the_kb_answer_they_in
     composition.services().conversations.post(conversation_id, MessageDraft(
         sender=Sender(type="agent", id="amy", name="Amy"), channel="app",
         text="Sorry about that! You can return items within 7 days. Write to amy@example.com if needed."))
+    lam.effects.drain()  # the message's effects run from the effects queue
 
     [item] = _miss_items(table)
     assert item["text"] == "my parcel arrived damaged, what can I do"
