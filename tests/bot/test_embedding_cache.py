@@ -67,7 +67,8 @@ def test_a_retrain_embeds_only_the_edited_intent_and_unchanged_examples_come_fro
     assert outcome.trained
     assert sorted(second.calls) == ["Open My orders to see where it is.", "has my parcel shipped yet"]
     stats = outcome.embeddings
-    assert stats is not None and stats.embedded == 2 and stats.from_s3 == stats.texts - 2
+    assert stats is not None and stats.embedded == 2 and stats.from_s3 + stats.from_memory == stats.texts - 2
+    assert stats.packs_read == 1 and stats.from_s3 > 0  # a new container: read from S3 (then memory)
     model = s.model_registry.load(s.model_registry.pointer(consistent=True))
     from chalicelib.bot.nlu import NluModel
 
