@@ -326,6 +326,18 @@ def webhook_handshake(channel):
     return services().webhooks_rest.handshake(app.current_request, channel)
 
 
+# -- issue 14: missed questions, grouped by meaning, turned into KB examples (KB writers) ----------
+
+
+@app.route("/kb/misses", methods=["GET"])
+def kb_misses():
+    return services().misses_rest.list(app.current_request)
+
+
+@app.route("/kb/misses/{cluster}/assign", methods=["POST"])
+def kb_misses_assign(cluster):
+    return services().misses_rest.assign(app.current_request, cluster)
+
 # -- queues, streams and schedules ---------------------------------------------------------------
 
 

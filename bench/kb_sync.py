@@ -8,14 +8,27 @@ and edit -> the bot answers with the new text (adds the serving function's point
 BOT_MODEL_REFRESH_SECONDS, default 10 s).
 
     python -m bench.kb_sync [--edits 3] [--refresh-seconds 10]
+
+With ``--large CSV`` (``text,label``, e.g. BANKING77's 10,003 training examples) it measures the
+trainer function itself on a large knowledge base instead, in-process against moto (the same
+Trainer, S3 embedding cache and model registry a Lambda container builds): a cold full training
+(empty embedding cache), a warm full retrain in a new container (every vector in S3), and a one-intent
+edit in a new container and in the same (warm) container, each from the job to the published pointer.
+It prints wall and CPU seconds (a loaded machine stretches wall time, not CPU time) and what the cache
+did. Edit-to-live adds the queue's delivery and the serving refresh (at most BOT_MODEL_REFRESH_SECONDS).
+
+    python -m bench.kb_sync --large ../shared/datasets/banking77/train.csv
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import statistics
+import sys
 import time
 import urllib.request
 
@@ -45,12 +58,109 @@ def _ask(ws, n: int) -> str:
             return frame["message"]["text"]
 
 
+def _large_kb(path: str) -> dict:
+    import csv
+
+    grouped: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            grouped.setdefault(row["label"].strip(), []).append(row["text"].strip())
+    intents = {}
+    for label, texts in sorted(grouped.items()):
+        name = "".join(c if c.isalnum() else "_" for c in label.lower())[:64]
+        title = label.replace("_", " ")
+        intents[name] = {"examples": texts[:500], "answers": {"en": f"About {title}: here is what to do.",
+                                                              "zh": f"关于{title}：请按以下步骤操作。"},
+                         "titles": {"en": title.capitalize()}}
+    return {"intents": intents}
+
+
+def large(path: str, profile: bool = False) -> int:
+    """Cold full, warm full and one-intent edits of the trainer on a large KB (in-process moto)."""
+    import copy
+
+    from moto import mock_aws
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import boto3
+
+    from chalicelib import services as composition
+    from chalicelib.bot.kb import KnowledgeBaseDocument
+    from chalicelib.bot.training import TrainJob
+    from infra.provision import lambda_environment, provision
+
+    for name, value in lambda_environment("local").items():
+        os.environ.setdefault(name, value)
+    document = _large_kb(path)
+    n_examples = sum(len(e["examples"]) for e in document["intents"].values())
+    print(f"large KB: {len(document['intents'])} intents, {n_examples} examples ({path})", flush=True)
+    rows = []
+    with mock_aws():
+        provision(boto3.session.Session(region_name="us-east-1"), "local")
+        composition.reset()
+
+        def run(label: str, doc: dict, *, new_container: bool, profile: bool = False) -> None:
+            if new_container:
+                composition.reset()  # a new container: nothing in memory, the cache only in S3
+            services = composition.services()
+            version, _, _ = services.kb_store.replace_all(KnowledgeBaseDocument.model_validate(doc), actor="bench",
+                                                          replace=True)
+            trainer = services.trainer
+            profiler = cProfile.Profile() if profile else None
+            wall, cpu = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
+            outcome = trainer.handle(TrainJob(version=version))
+            if profiler is not None:
+                profiler.disable()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            stats = outcome.embeddings
+            rows.append((label, wall, cpu, stats))
+            cache = (f"texts={stats.texts} embedded={stats.embedded} from_s3={stats.from_s3} "
+                     f"from_memory={stats.from_memory} packs_read={stats.packs_read} "
+                     f"packs_written={stats.packs_written} encode={stats.encode_seconds:.1f} s "
+                     f"load={stats.load_seconds:.1f} s save={stats.save_seconds:.1f} s") if stats else "no cache"
+            print(f"{label:<44} {wall:7.1f} s wall {cpu:7.1f} s CPU  published={outcome.trained}  {cache}",
+                  flush=True)
+            if profiler is not None:
+                pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(18)
+            del trainer
+
+        run("cold full (empty cache, new container)", document, new_container=True, profile=profile)
+        touched = copy.deepcopy(document)
+        # a full retrain of the same content at a new version: every vector comes from S3
+        first = sorted(touched["intents"])[0]
+        touched["intents"][first]["tags"] = ["bench"]
+        run("warm full (new container, cache in S3)", touched, new_container=True)
+        edited = copy.deepcopy(touched)
+        name = sorted(edited["intents"])[len(edited["intents"]) // 2]
+        entry = edited["intents"][name]
+        entry["examples"] = [f"{t} please" for t in entry["examples"][:40]] + entry["examples"][40:]
+        entry["answers"]["en"] = "Edited: " + entry["answers"]["en"]
+        run(f"one-intent edit ({name}, new container)", edited, new_container=True)
+        again = copy.deepcopy(edited)
+        again["intents"][name]["examples"] = [f"{t} thanks" for t in again["intents"][name]["examples"][:40]] \
+            + again["intents"][name]["examples"][40:]
+        run(f"one-intent edit ({name}, warm container)", again, new_container=False)
+        composition.reset()
+    print(json.dumps({label: {"wall_s": round(w, 1), "cpu_s": round(c, 1),
+                              "embedded": s.embedded if s else None} for label, w, c, s in rows}), flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--large", metavar="CSV", help="measure the trainer on a large KB (text,label CSV) instead")
+    parser.add_argument("--profile", action="store_true", help="with --large: cProfile the cold full training")
     parser.add_argument("--edits", type=int, default=3)
     parser.add_argument("--refresh-seconds", type=float, default=None,
                         help="BOT_MODEL_REFRESH_SECONDS for the stack (default: the setting's default, 10 s)")
     args = parser.parse_args(argv)
+    if args.large:
+        return large(args.large, args.profile)
     if args.refresh_seconds is not None:
         os.environ["BOT_MODEL_REFRESH_SECONDS"] = str(args.refresh_seconds)
     for name in ("HTTP_PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "FAKE_PLATFORMS_PORT", "CLOCK_PORT"):

@@ -59,8 +59,11 @@ if TYPE_CHECKING:
     from chalicelib.auth.cognito import AgentTokenVerifier
     from chalicelib.bot.actions.dialogue import ActionDialogue
     from chalicelib.bot.api import KnowledgeBaseApi
+    from chalicelib.bot.embedding_cache import S3EmbeddingCache
     from chalicelib.bot.kb import KnowledgeBaseStore
     from chalicelib.bot.listener import BotResponder
+    from chalicelib.bot.misses import MissRecorder, MissStore
+    from chalicelib.bot.misses_api import MissesApi
     from chalicelib.bot.serving import ModelProvider
     from chalicelib.bot.training import ModelRegistry, Trainer, TrainingQueue
     from chalicelib.chat.handler import ChatHandler
@@ -309,8 +312,10 @@ class Services:
                 self.bot_responder.on_message,
                 # 5. bot, agent and system messages go out on the customer's social channel
                 self.outbound_listener.on_message,
+                # 6. issue 14: fallbacks, unpicked suggestions, handoffs and agents' answers become misses
+                self.miss_recorder.on_message_stored,
             ),
-            HandoffRequested: (analytics,),
+            HandoffRequested: (analytics, self.miss_recorder.on_handoff_requested),
             # out of hours, the escalation becomes a ticket for the next shift
             EscalatedOutOfHours: (self.tickets.on_escalated_out_of_hours,),
             AgentAssigned: (analytics,),
@@ -479,7 +484,7 @@ class Services:
     def trainer(self) -> Trainer:
         from chalicelib.bot.training import Trainer
 
-        return Trainer(self.kb_store, self.model_registry)
+        return Trainer(self.kb_store, self.model_registry, self.embedding_cache)
 
     @once
     def model_provider(self) -> ModelProvider:
@@ -863,6 +868,42 @@ class Services:
         return ActionDialogue(directory, ActionClient(self.secrets.get, breaker),
                               SlotStateStore(self.table, int(env.get("ACTION_SLOT_TTL_SECONDS") or 1800)),
                               recent_customer_texts, channel_identity, self.catalog, ActionConfig.from_env())
+
+    # -- issue 14: learning from misses; incremental training --------------------------------------
+
+    @once
+    def embedding_cache(self) -> S3EmbeddingCache:
+        """Sentence vectors of KB texts by content hash, in the models bucket: a retrain embeds only what changed."""
+        from chalicelib.bot.embedding_cache import S3EmbeddingCache
+
+        return S3EmbeddingCache(self.s3, lambda: self.bucket_name)
+
+    @once
+    def miss_store(self) -> MissStore:
+        from chalicelib.bot.misses import MissStore
+
+        return MissStore(self.table)
+
+    @once
+    def miss_recorder(self) -> MissRecorder:
+        from chalicelib.bot.misses import MissRecorder
+
+        def recent(conversation_id: str, limit: int) -> list[Any]:
+            return self.conversation_store.list_messages(conversation_id, limit=limit)[0]
+
+        def kb_intents() -> dict[str, Any]:
+            live = self.model_provider.current()
+            intents: dict[str, Any] = live.kb.get("intents", {}) if live is not None else {}
+            return intents
+
+        return MissRecorder(self.miss_store, recent, kb_intents)
+
+    @once
+    def misses_rest(self) -> MissesApi:
+        from chalicelib.bot.misses import miss_vectors
+        from chalicelib.bot.misses_api import MissesApi
+
+        return MissesApi(self.authenticator, self.miss_store, miss_vectors, self.kb_store, self.training_queue)
 
 
 _instance: Services | None = None

@@ -91,8 +91,8 @@ def _phone(rng: random.Random) -> str:
 
 
 def plan_sessions(start: datetime, days: int, customers: int, seed: int,
-                  contacts_per_month: float = 1.6) -> list[Session]:
-    """Every contact of the period, in time order."""
+                  contacts_per_month: float = 1.6, scripts: list[list[str]] | None = None) -> list[Session]:
+    """Every contact of the period, in time order (``scripts``: what customers type, default SCRIPTS)."""
     rng = random.Random(seed)
     slots = [(d, h) for d in range(days) for h in range(24)]
     weights = [WEEKDAY[(start + timedelta(days=d)).weekday()] * HOURLY[h] * (1 + 0.15 * d / max(days, 1))
@@ -103,7 +103,7 @@ def plan_sessions(start: datetime, days: int, customers: int, seed: int,
         for _ in range(_poisson(rng, contacts_per_month * days / 30)):
             d, h = rng.choices(slots, weights)[0]
             at = start + timedelta(days=d, hours=h, seconds=rng.uniform(0, 3300))
-            script = rng.choice(SCRIPTS)
+            script = rng.choice(scripts or SCRIPTS)
             phone, email = _phone(rng), f"{customer}@example.com"
             texts = [t.format(phone=phone, email=email) for t in script]
             pii = [v for v in (phone, email) if any(v in t for t in texts)]

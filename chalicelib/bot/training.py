@@ -29,11 +29,12 @@ from chalicelib.store.codec import decode, encode, encode_value
 from chalicelib.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
+    from chalicelib.bot.embedding_cache import CacheStats, S3EmbeddingCache
     from chalicelib.bot.kb import KnowledgeBaseStore, Snapshot
     from chalicelib.bot.nlu import NluModel
 
@@ -131,6 +132,7 @@ class TrainOutcome:
     version: int
     reason: str
     seconds: float = 0.0
+    embeddings: CacheStats | None = None  # what the embedding cache found and did (issue 14)
 
 
 def kb_meta(snapshot: Snapshot) -> dict[str, Any]:
@@ -152,12 +154,17 @@ def kb_meta(snapshot: Snapshot) -> dict[str, Any]:
     return {"version": snapshot.version, "intents": out}
 
 
-def train_snapshot(snapshot: Snapshot, progress: Callable[[str, float], None] | None = None) -> NluModel:
-    """Train an NLU model on the enabled entries of ``snapshot``; its KB meta goes into the artifact."""
+def train_snapshot(snapshot: Snapshot, progress: Callable[[str, float], None] | None = None,
+                   embed: Callable[[Sequence[str]], Any] | None = None) -> NluModel:
+    """Train an NLU model on the enabled entries of ``snapshot``; its KB meta goes into the artifact.
+
+    ``embed`` (texts to vectors) defaults to the encoder with a per-process memo; the trainer passes
+    an :class:`~chalicelib.bot.embedding_cache.EmbeddingSession`'s.
+    """
     from chalicelib.bot.nlu import train
 
     examples = snapshot.training_examples()
-    model = train(examples, progress=progress, calibration_folds=fast_folds(len(examples)))
+    model = train(examples, progress=progress, calibration_folds=fast_folds(len(examples)), embed=embed)
     model.meta["kb"] = kb_meta(snapshot)
     return model
 
@@ -170,9 +177,11 @@ def fast_folds(n_examples: int) -> int | None:
 class Trainer:
     """Handles one train job: train the current KB version unless it is already live."""
 
-    def __init__(self, kb: KnowledgeBaseStore, registry: ModelRegistry) -> None:
+    def __init__(self, kb: KnowledgeBaseStore, registry: ModelRegistry,
+                 embeddings: S3EmbeddingCache | None = None) -> None:
         self._kb = kb
         self._registry = registry
+        self._embeddings = embeddings  # issue 14: vectors of unchanged examples are not computed again
 
     def handle_records(self, records: Iterable[Any]) -> None:
         """The training queue's records (batch size 1): a failure raises, so SQS retries, then dead-letters."""
@@ -192,8 +201,15 @@ class Trainer:
                            extra={"kb_version": snapshot.version})
             return TrainOutcome(False, snapshot.version, "empty")
         started = time.perf_counter()
-        model = train_snapshot(snapshot)
+        session = self._embeddings.session() if self._embeddings is not None else None
+        model = train_snapshot(snapshot, embed=session.embed if session is not None else None)
+        stats = session.save() if session is not None else None
         seconds = time.perf_counter() - started
+        if stats is not None:
+            logger.info("embedding cache", extra={"texts": stats.texts, "embedded": stats.embedded,
+                                                  "from_s3": stats.from_s3, "from_memory": stats.from_memory,
+                                                  "packs_read": stats.packs_read,
+                                                  "packs_written": stats.packs_written})
         blob = model.to_bytes()
         pointer = ModelPointer(version=snapshot.version, s3_key=model_key(snapshot.version), trained_ms=ids.now_ms(),
                                train_seconds=round(seconds, 3), intents=len(snapshot.enabled()),
@@ -201,7 +217,8 @@ class Trainer:
         published = self._registry.publish(blob, pointer)
         logger.info("model trained", extra={"kb_version": snapshot.version, "published": published,
                                             "train_seconds": round(seconds, 3), "artifact_bytes": len(blob)})
-        return TrainOutcome(published, snapshot.version, "published" if published else "newer_exists", seconds)
+        return TrainOutcome(published, snapshot.version, "published" if published else "newer_exists", seconds,
+                            stats)
 
 
 def parse_job(body: str) -> TrainJob:

@@ -3,6 +3,8 @@
     python -m chalicelib.cli kb import FILE.json|FILE.csv [--answers FAQ.csv] [--replace] --api URL --token T
     python -m chalicelib.cli kb export [--format json|examples_csv|answers_csv] [--out FILE] --api URL --token T
     python -m chalicelib.cli kb status --api URL --token T
+    python -m chalicelib.cli kb misses [--from DATE --to DATE] [--json] --api URL --token T
+    python -m chalicelib.cli kb misses --assign CLUSTER --intent NAME [--answer-zh T --answer-en T] [--text T ...]
 
 It talks to the deployed (or local) API rather than to the table, so imports are authorised (an
 admin or supervisor token: ``python -m local.token agent ada --role admin`` locally), versioned and
@@ -20,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .progress import ProgressBar
 
@@ -55,6 +57,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     st = kb_sub.add_parser("status", help="KB version and the live model's version")
     common(st)
     st.set_defaults(handler=run_status)
+
+    # -- issue 14: the missed questions, grouped by meaning, and turning a group into KB examples
+    mi = kb_sub.add_parser("misses", help="missed questions grouped by meaning; --assign adds a group to an intent")
+    mi.add_argument("--from", dest="start", help="first day (ISO date or date-time, UTC; default: 7 days ago)")
+    mi.add_argument("--to", dest="end", help="last day, included (default: now)")
+    mi.add_argument("--limit", type=int, default=20, help="groups to list")
+    mi.add_argument("--examples", type=int, default=3, help="example texts shown per group")
+    mi.add_argument("--json", action="store_true", help="print the API's JSON")
+    mi.add_argument("--assign", metavar="CLUSTER", help="add this group's texts as examples of --intent")
+    mi.add_argument("--intent", help="the intent to add them to (created when new: give an answer)")
+    mi.add_argument("--answer-zh", help="answer of a new intent in Chinese")
+    mi.add_argument("--answer-en", help="answer of a new intent in English")
+    mi.add_argument("--text", action="append", help="only these texts of the group (repeatable)")
+    common(mi)
+    mi.set_defaults(handler=run_misses)
 
 
 def default_api(env: dict[str, str] | None = None) -> str:
@@ -148,4 +165,51 @@ def run_status(args: argparse.Namespace) -> int:
         return _fail("status", exc)
     data = json.loads(raw)
     print(json.dumps({"version": data["version"], "intents": len(data["intents"]), "model": data["model"]}))
+    return 0
+
+
+def _misses_period(args: argparse.Namespace) -> dict[str, str]:
+    return {k: v for k, v in (("from", args.start), ("to", args.end)) if v}
+
+
+def run_misses(args: argparse.Namespace) -> int:
+    """``kb misses``: list the groups of missed questions, or ``--assign`` one to an intent."""
+    from urllib.parse import quote, urlencode
+
+    if args.assign:
+        if not args.intent:
+            sys.stderr.write("kb misses: --assign needs --intent\n")
+            return 2
+        body: dict[str, Any] = {**_misses_period(args), "intent": args.intent}
+        answers = {k: v for k, v in (("zh", args.answer_zh), ("en", args.answer_en)) if v}
+        if answers:
+            body["answers"] = answers
+        if args.text:
+            body["texts"] = args.text
+        try:
+            _, raw = call(args.api, args.token, "POST", f"/kb/misses/{quote(args.assign, safe='')}/assign", body)
+        except (ApiError, OSError) as exc:
+            return _fail("misses", exc)
+        print(raw.decode("utf-8"))
+        return 0
+    query = urlencode({**_misses_period(args), "limit": max(1, args.limit)})
+    try:
+        _, raw = call(args.api, args.token, "GET", f"/kb/misses?{query}")
+    except (ApiError, OSError) as exc:
+        return _fail("misses", exc)
+    data = json.loads(raw)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{data['misses']} missed questions {data['from'][:16]} .. {data['to'][:16]}, "
+          f"{len(data['clusters'])} groups{' (more)' if data.get('more') else ''}")
+    for c in data["clusters"]:
+        kinds = ", ".join(f"{k} {n}" for k, n in c["kinds"].items())
+        guessed = ", ".join(c["guessed_intents"]) or "-"
+        languages = ", ".join(c["languages"])
+        print(f"\n{c['id']}  {c['count']:>4} x  ({kinds}; languages {languages}; bot guessed {guessed})")
+        for text in c["examples"][: max(0, args.examples)]:
+            print(f"    - {text}")
+        if c.get("kb_answer_intents"):
+            print(f"    agents answered with: {', '.join(c['kb_answer_intents'])}")
     return 0

@@ -532,3 +532,16 @@ def action_breaker_key(endpoint_digest: str) -> tuple[str, str]:
     `endpoint_digest` is a hash of the endpoint URL (scheme, host, port, path), so no URL goes into a key.
     """
     return f"ACTIONEP#{_id(endpoint_digest)}", ACTION_BREAKER_SK
+
+
+# -- bot: missed questions for review (issue 14) ---------------------------------------------------
+
+
+def misses_pk(day: str) -> str:
+    """Misses of one UTC day (GET /kb/misses): Query pk=MISSES#yyyy-mm-dd AND sk BETWEEN <from ms> AND <to ms>."""
+    return f"MISSES#{_id(day)}"
+
+
+def miss_sk(ts_ms: int, message_id: str) -> str:
+    """One miss, keyed by the customer message it is about: UpdateItem pk=MISSES#day, sk=<ts ms>#<message id>."""
+    return f"{ts_ms:013d}#{_id(message_id)}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,7 @@ from .linear import Csr, fit_softmax
 from .model import BACKGROUND, NluModel
 
 if TYPE_CHECKING:
-    from .arrays import Floats, Labels, Rows
+    from .arrays import Float32, Floats, Labels, Rows
     from .linear import LinearModel
 
 ProgressFn = Callable[[str, float], None]
@@ -93,17 +93,22 @@ def train(
     include_judgement: bool = True,
     seed: int = 0,
     calibration_folds: int | None = None,
+    embed: Callable[[Sequence[str]], Float32] | None = None,
 ) -> NluModel:
     """Train a calibrated intent classifier from ``(text, intent)`` examples.
 
     ``calibration_folds`` (fast-training option, >= 2) overrides the 4 cross-validation folds used to
     calibrate small data sets; fewer folds train faster. Leave it unset for real knowledge bases;
     :func:`chalicelib.bot.training.fast_folds` sets 2 only for KBs of a few hundred examples.
+    ``embed`` gives the sentence vectors of texts (default: the encoder with a per-process memo); the
+    trainer function passes an S3-backed cache (:mod:`chalicelib.bot.embedding_cache`) so a retrain
+    embeds only the texts that changed.
     """
     if calibration_folds is not None and calibration_folds < 2:
         raise ValueError("calibration_folds must be at least 2")
     started = time.perf_counter()
     report = progress or (lambda _stage, _frac: None)
+    embed_texts = embed or embedding.embed_cached
     data = _clean(examples)
     if include_smalltalk:
         data = _clean(smalltalk.merge_examples(data))
@@ -118,9 +123,9 @@ def train(
     dense: Floats = np.zeros((len(texts), embedding.DIM), dtype=np.float32)
     step = 256
     for start in range(0, len(texts), step):
-        dense[start : start + step] = embedding.embed_cached(texts[start : start + step])
+        dense[start : start + step] = embed_texts(texts[start : start + step])
         report("embedding", min(1.0, (start + step) / len(texts)))
-    generic = embedding.embed_cached(background.EXAMPLES)
+    generic = embed_texts(background.EXAMPLES)
     mean = generic.mean(axis=0).astype(np.float32)
     if include_background and not any(i == BACKGROUND for _, i in data):
         known = {x for x, _ in data}
@@ -182,7 +187,7 @@ def train(
         from .judgement.heads import train_heads
 
         report("judgement", 0.0)
-        judgement = train_heads(lambda ts: embedding.center(embedding.embed_cached(list(ts)), mean), seed=seed)
+        judgement = train_heads(lambda ts: embedding.center(embed_texts(list(ts)), mean), seed=seed)
         report("judgement", 1.0)
     return NluModel(
         intents=intents,
