@@ -152,6 +152,23 @@ class Lambda:
         return self._then_effects(self.app.ws_disconnect(event, None))
 
 
+def fail_once(client: Any, operation: str, code: str = "ThrottlingException", when: Any = None) -> dict[str, int]:
+    """The first call of `operation` on the boto3 `client` (whose parameters match `when`) fails as AWS
+    would fail it: a fault injected where the service would produce it. Returns the failure count."""
+    from botocore.exceptions import ClientError
+
+    calls = {"failed": 0}
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        if calls["failed"] == 0 and (when is None or when(params)):
+            calls["failed"] += 1
+            raise ClientError({"Error": {"Code": code, "Message": "injected by the test"}}, operation)
+
+    service = client.meta.service_model.service_name
+    client.meta.events.register(f"before-parameter-build.{service}.{operation}", hook)
+    return calls
+
+
 def free_port() -> int:
     import socket
 

@@ -3,24 +3,10 @@ redelivery, and never becomes a question for the bot."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from botocore.exceptions import ClientError
+from support import fail_once
 
 from chalicelib import services as composition
-
-
-def _fail_once(client: Any, operation: str, when: Any) -> dict[str, int]:
-    calls = {"failed": 0}
-
-    def hook(params: dict[str, Any], **_: Any) -> None:
-        if calls["failed"] == 0 and when(params):
-            calls["failed"] += 1
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, operation)
-
-    client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", hook)
-    return calls
 
 
 @pytest.fixture
@@ -40,7 +26,7 @@ def test_a_survey_answer_cut_short_is_resumed_and_not_answered_by_the_bot(desk_w
     desk.lam.send(agent, {"action": "resolve", "conversation_id": conversation})
     desk.say(customer, "4", "m2")  # CSAT, then the NPS question
 
-    injected = _fail_once(composition.services().dynamodb, "DeleteItem",
+    injected = fail_once(composition.services().dynamodb, "DeleteItem",
                           when=lambda p: p.get("Key", {}).get("sk", {}).get("S") == "CSAT_PENDING")
     nine = desk.say(customer, "9", "m3")
 

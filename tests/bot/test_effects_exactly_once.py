@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 from analytics_flow import stream_records
-from botocore.exceptions import ClientError
-from support import customer_token
+from support import customer_token, fail_once
 
 from chalicelib import services as composition
 from chalicelib.bot.training import ModelPointer, model_key
@@ -25,20 +24,6 @@ def trained(aws: Any, kb_model) -> Any:
     registry = composition.services().model_registry
     registry.publish(kb_model[1], ModelPointer(version=1, s3_key=model_key(1), trained_ms=1))
     return kb_model[0]
-
-
-def fail_once(client: Any, operation: str, code: str = "ThrottlingException", when: Any = None) -> dict[str, int]:
-    """The first call of `operation` on `client` (matching `when`) fails as AWS would fail it."""
-    calls = {"failed": 0}
-
-    def hook(params: dict[str, Any], **_: Any) -> None:
-        if calls["failed"] == 0 and (when is None or when(params)):
-            calls["failed"] += 1
-            raise ClientError({"Error": {"Code": code, "Message": "injected by the test"}}, operation)
-
-    service = client.meta.service_model.service_name
-    client.meta.events.register(f"before-parameter-build.{service}.{operation}", hook)
-    return calls
 
 
 def _effects_queue(params: dict[str, Any]) -> bool:

@@ -3,27 +3,12 @@ platform's retry is answered 200 and the message's effects happen then, once."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from botocore.exceptions import ClientError
-from support import Lambda, customer_token
+from support import Lambda, customer_token, fail_once
 
 from chalicelib import services as composition
 
 from .social_support import user_of
-
-
-def _fail_effects_once() -> dict[str, int]:
-    calls = {"failed": 0}
-
-    def hook(params: dict[str, Any], **_: Any) -> None:
-        if calls["failed"] == 0 and str(params.get("QueueUrl", "")).endswith("effects.fifo"):
-            calls["failed"] += 1
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
-
-    composition.services().sqs.meta.events.register("before-parameter-build.sqs.SendMessage", hook)
-    return calls
 
 
 @pytest.mark.parametrize("channel", ["telegram", "generic"])
@@ -33,7 +18,8 @@ def test_the_platforms_retry_gets_the_effects_the_first_delivery_lost(social, ma
     customer_id = social.customer_of(channel, user)
     lam = Lambda(social.app)
     assert lam.connect("app-1", customer_token(customer_id))["statusCode"] == 200
-    injected = _fail_effects_once()
+    injected = fail_once(composition.services().sqs, "SendMessage", code="ServiceUnavailable",
+                         when=lambda params: str(params.get("QueueUrl", "")).endswith("effects.fifo"))
 
     [first, retry] = social.send_text(channel, "where is my parcel?", user=user, event_id="evt-1", repeat=2)
 
