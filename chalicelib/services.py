@@ -790,10 +790,10 @@ class Services:
 
     @once
     def marketing_gate(self) -> MarketingGate:
-        """Opt-outs, plus the privacy domain's consent records once they exist (a `MarketingConsent`)."""
+        """Opt-outs, plus the privacy domain's consent records (`ConsentStore` is a `MarketingConsent`)."""
         from chalicelib.outreach.consent import MarketingGate
 
-        return MarketingGate(self.opt_outs)
+        return MarketingGate(self.opt_outs, self.consent)
 
     @once
     def opt_out_listener(self) -> OptOutListener:

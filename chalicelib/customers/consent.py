@@ -77,12 +77,16 @@ class ConsentStore:
 
     def may_market(self, customer_id: str, channel: str) -> bool:
         """True only if the customer's latest word on `channel` (or on `all`) is a grant."""
+        return self.marketing_consent(customer_id, channel) is True  # a tie: the revocation wins
+
+    def marketing_consent(self, customer_id: str, channel: str) -> bool | None:
+        """The customer's latest word on `channel` (or on `all`); None if they never gave one (the
+        outreach domain's `MarketingConsent`)."""
         current = {r.channel: r for r in self.for_customer(customer_id)}
         candidates = [r for r in (current.get(channel), current.get(ALL_CHANNELS)) if r is not None]
         if not candidates:
-            return False
-        latest = max(candidates, key=lambda r: (r.at_ms, not r.granted))  # a tie: the revocation wins
-        return latest.granted
+            return None
+        return max(candidates, key=lambda r: (r.at_ms, not r.granted)).granted
 
     def for_customer(self, customer_id: str) -> list[ConsentRecord]:
         """The current consent of every channel the customer has a record for."""

@@ -43,6 +43,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -172,7 +173,10 @@ class PrivacyRights:
                     ratings.append(_clean(i))
             other = [_clean(i) for i in items if i[schema.SK] not in (keys.META_SK, keys.CSAT_SK)
                      and not str(i[schema.SK]).startswith(keys.MESSAGE_SK_PREFIX)]
-            conversations.append({"conversation": _clean(meta), "messages": messages, "other": other})
+            miss_keys = [encode(k) for i in items if (k := _miss_key(i)) is not None]
+            misses = [_clean(m) for m in (self._table.batch_get(miss_keys) if miss_keys else [])]
+            conversations.append({"conversation": _clean(meta), "messages": messages, "other": other,
+                                  "misses": misses})
         tickets = []
         for ticket in self._tickets.for_customer(customer_id):
             audit = self._partition(keys.ticket_pk(ticket.ticket_id), keys.AUDIT_SK_PREFIX)
@@ -327,6 +331,8 @@ class PrivacyRights:
                     self._delete({schema.PK: item["dedup_ref"], schema.SK: keys.DEDUP_SK})
                 if str(item[schema.SK]).startswith(keys.MESSAGE_SK_PREFIX) and item.get("message_id"):
                     removed += self._erase_outbox(str(item["message_id"]), str(item.get("channel") or ""))
+                    if (miss := _miss_key(item)) is not None:  # issue 14: the question kept for KB review
+                        self._delete(miss)
                 self._delete(item)
                 removed += 1
             if meta is not None:
@@ -390,6 +396,17 @@ class PrivacyRights:
         return len(items)
 
 
+def _miss_key(item: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a customer message's miss (the bot's fallback, handoff ... kept for KB review) would be."""
+    if not str(item.get(schema.SK, "")).startswith(keys.MESSAGE_SK_PREFIX) or not item.get("message_id"):
+        return None
+    if (item.get("sender") or {}).get("type") != "customer" or item.get("ts_ms") is None:
+        return None
+    ts_ms = int(item["ts_ms"])
+    day = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+    return {schema.PK: keys.misses_pk(day), schema.SK: keys.miss_sk(ts_ms, str(item["message_id"]))}
+
+
 def _mentions(poison: str, needles: tuple[str, ...]) -> bool:
     """Whether a poison record's base64 `raw_data` (the Kinesis payload) contains one of `needles`."""
     try:
@@ -402,4 +419,5 @@ def _mentions(poison: str, needles: tuple[str, ...]) -> bool:
 
 def _clean(item: dict[str, Any]) -> dict[str, Any]:
     """A stored item without its key attributes (`dedup_ref` included: an internal pointer)."""
-    return {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES and k != "dedup_ref"}
+    return {k: sorted(v) if isinstance(v, (set, frozenset)) else v  # DynamoDB sets as JSON lists
+            for k, v in item.items() if k not in KEY_ATTRIBUTES and k != "dedup_ref"}

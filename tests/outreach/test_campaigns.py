@@ -1,4 +1,4 @@
-"""Campaigns: opted-out customers get nothing; 500 customers get it once each, at the configured rate."""
+"""Campaigns: opted-out customers get nothing, consent is honoured, each customer is sent to once at the rate."""
 
 from __future__ import annotations
 
@@ -162,3 +162,20 @@ def test_a_reply_after_the_campaign_is_counted(outreach):
     social.send_text("telegram", "Which products?", user=user)
     _, report = outreach.rest("GET", f"/campaigns/{campaign_id}", outreach.admin)
     assert report["counts"]["replied"] == 1 and report["counts"]["sent"] == 1
+
+
+def test_an_opted_in_only_campaign_reaches_only_customers_with_marketing_consent(outreach):
+    social = outreach.social
+    users = [user_of("telegram", i) for i in range(1, 4)]
+    for user in users:
+        social.send_text("telegram", "Hello", user=user)
+    granted, withdrawn, _never_asked = (social.customer_of("telegram", u) for u in users)
+    for customer_id, grant in ((granted, True), (withdrawn, False)):  # the company's backend records consent
+        status, _ = outreach.rest("PUT", f"/customers/{customer_id}/consent/telegram", outreach.admin,
+                                  {"granted": grant})
+        assert status == 200
+    outreach.template("spring_sale", **SALE_TELEGRAM)
+    before = len(social.sends("telegram"))
+    report = _run(outreach, _campaign(outreach, "telegram", segment={"opted_in_only": True}))
+    assert [s["json"]["chat_id"] for s in social.sends("telegram")[before:]] == [users[0]]
+    assert report["skipped_reasons"] == {"consent_withdrawn": 1, "not_opted_in": 1}

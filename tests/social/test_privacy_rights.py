@@ -93,6 +93,8 @@ def _mentions(item: Any, needles: list[str]) -> bool:
 
 
 def _normal(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):  # a DynamoDB set is a list in the JSON export
+        return sorted(value)
     if isinstance(value, dict):
         return {k: _normal(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
