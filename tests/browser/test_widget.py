@@ -91,7 +91,7 @@ def test_customer_clicks_a_quick_reply(browser_stack: BrowserStack, page: Any, s
     page.goto(f"{browser_stack.web}#token={token}")
     chat = Chat(page)
     chat.launcher.click()
-    chat.say("order problem")
+    chat.say("payment or order issue")  # between two intents of the sample KB
     suggestions = page.get_by_role("group", name="Suggestions")
     expect(suggestions.get_by_role("button", name="Where is my order?")).to_be_visible(timeout=BOT_TIMEOUT)
     shots.step("bot suggests quick replies")

@@ -61,7 +61,7 @@ def test_chinese_customer_gets_the_real_order_status_from_the_shop_api(bot_live)
 
 def test_ambiguous_question_gets_quick_replies_and_tapping_one_answers(bot_live):
     with connect(f"{bot_live.ws}/?token={mint('customer', 'e2e-bot-ben')}") as ws:
-        suggestion = _ask(ws, "订单有问题")  # where it is, or a failed payment?
+        suggestion = _ask(ws, "钱和订单的问题")  # where it is, or a failed payment?
         assert suggestion["text"] == "您是想咨询以下哪个问题？"
         titles = [r["title"] for r in suggestion["meta"]["quick_replies"]]
         assert {"我的订单到哪了？", "付款失败怎么办？"} <= set(titles)

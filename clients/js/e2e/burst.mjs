@@ -56,7 +56,7 @@ await waitFor(async () => {
   history = await serverHistory(url);
   const ids = client.messages.map((m) => m.message_id);
   return history.length >= 2 * N && ids.length === history.length && ids.every((id, i) => id === history[i].message_id);
-}, 60_000, "the SDK's timeline to equal the server's history");
+}, 240_000, "the SDK's timeline to equal the server's history");  // bot answers come from the effects queue
 
 const ids = client.messages.map((m) => m.message_id);
 assert.equal(new Set(ids).size, ids.length, "no message twice");
