@@ -111,6 +111,10 @@ class MissStore:
     def _key(self, day: str, sk: str) -> dict[str, Any]:
         return {"pk": encode_value(keys.misses_pk(day)), "sk": encode_value(sk)}
 
+    def _miss_key(self, question: Message) -> dict[str, Any]:
+        pk, sk = keys.miss_key(question.ts_ms, question.message_id)
+        return {"pk": encode_value(pk), "sk": encode_value(sk)}
+
     def _base(self, question: Message) -> dict[str, Any]:
         day = day_of(question.ts_ms)
         return {"message_id": question.message_id, "conversation_id": question.conversation_id,
@@ -125,7 +129,7 @@ class MissStore:
         sets = [f"#f{i} = if_not_exists(#f{i}, :f{i})" for i in range(len(first))]
         values = {**values, **{f":f{i}": encode_value(v) for i, v in enumerate(first.values())}}
         kwargs: dict[str, Any] = {"ConditionExpression": condition} if condition else {}
-        key = self._key(day_of(question.ts_ms), keys.miss_sk(question.ts_ms, question.message_id))
+        key = self._miss_key(question)
         self._table.update_item(Key=key, UpdateExpression=expression.replace("$SETS", ", ".join(sets)),
                                 ExpressionAttributeNames=names, ExpressionAttributeValues=values, **kwargs)
 
@@ -137,8 +141,7 @@ class MissStore:
     def picked(self, question: Message) -> None:
         """The customer tapped one of the suggestions offered for ``question``: not a miss for that reason."""
         with contextlib.suppress(ConditionFailed):  # no miss recorded for it (an older suggestion)
-            self._table.update_item(Key=self._key(day_of(question.ts_ms),
-                                                  keys.miss_sk(question.ts_ms, question.message_id)),
+            self._table.update_item(Key=self._miss_key(question),
                                     UpdateExpression="DELETE kinds :k SET picked = :t",
                                     ConditionExpression="attribute_exists(pk)",
                                     ExpressionAttributeValues={":k": {"SS": ["suggest"]}, ":t": {"BOOL": True}})

@@ -43,7 +43,6 @@ import hashlib
 import hmac
 import json
 import secrets
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -402,9 +401,8 @@ def _miss_key(item: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if (item.get("sender") or {}).get("type") != "customer" or item.get("ts_ms") is None:
         return None
-    ts_ms = int(item["ts_ms"])
-    day = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
-    return {schema.PK: keys.misses_pk(day), schema.SK: keys.miss_sk(ts_ms, str(item["message_id"]))}
+    pk, sk = keys.miss_key(int(item["ts_ms"]), str(item["message_id"]))
+    return {schema.PK: pk, schema.SK: sk}
 
 
 def _mentions(poison: str, needles: tuple[str, ...]) -> bool:

@@ -545,3 +545,12 @@ def misses_pk(day: str) -> str:
 def miss_sk(ts_ms: int, message_id: str) -> str:
     """One miss, keyed by the customer message it is about: UpdateItem pk=MISSES#day, sk=<ts ms>#<message id>."""
     return f"{ts_ms:013d}#{_id(message_id)}"
+
+
+def miss_key(ts_ms: int, message_id: str) -> tuple[str, str]:
+    """The miss about one customer message (its UTC day's partition): what the recorder writes and
+    what export and erasure look up from the message."""
+    from datetime import UTC, datetime
+
+    day = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+    return misses_pk(day), miss_sk(ts_ms, message_id)
