@@ -102,3 +102,61 @@ def test_ttl_is_enabled_on_the_table(aws):
 
     description = aws.client("dynamodb").describe_time_to_live(TableName=os.environ["TABLE_NAME"])
     assert description["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+
+
+def test_a_message_updates_the_counter_item_and_never_the_indexed_meta(aws):
+    """META is in two indexes (gsi1 CUST#id, gsi2 IDLE#bucket): a message must not rewrite it (issue 13)."""
+    import os
+
+    from chalicelib.store import keys
+
+    store, _ = _stores(aws)
+    client = aws.client("dynamodb")
+    conversation_id, _ = store.open_conversation("alice", "app")
+
+    def item(sk: str) -> dict:
+        key = {"pk": {"S": keys.conversation_pk(conversation_id)}, "sk": {"S": sk}}
+        return client.get_item(TableName=os.environ["TABLE_NAME"], Key=key, ConsistentRead=True).get("Item", {})
+
+    meta = item(keys.META_SK)
+    for n in range(3):
+        store.append_message(conversation_id, _draft(f"m{n}"))
+    assert item(keys.META_SK) == meta
+    counter = item(keys.SEQ_SK)
+    assert counter["last_seq"] == {"N": "3"} and "gsi1pk" not in counter and "gsi2pk" not in counter
+    assert store.last_activity_ms(conversation_id) == int(counter["last_message_ms"]["N"])
+
+
+def test_closed_and_unknown_conversations_refuse_messages(aws):
+    import pytest
+
+    from chalicelib.core.models import ConversationClosed
+
+    store, _ = _stores(aws)
+    conversation_id, _ = store.open_conversation("alice", "app")
+    store.append_message(conversation_id, _draft("a"))
+    store.close_conversation(conversation_id, "alice", "resolved")
+    with pytest.raises(ConversationClosed):
+        store.append_message(conversation_id, _draft("late"))
+    with pytest.raises(ConversationClosed):
+        store.append_message("conv_unknown", _draft("nobody"))
+    assert store.last_activity_ms("conv_unknown") is None
+
+
+def test_a_conversation_stored_before_the_counter_item_continues_its_seq(aws):
+    """Conversations opened by an earlier release keep their count on META: the first message starts the
+    counter item from it."""
+    import os
+
+    from chalicelib.store import keys
+
+    store, _ = _stores(aws)
+    client = aws.client("dynamodb")
+    conversation_id, _ = store.open_conversation("alice", "app")
+    pk = {"S": keys.conversation_pk(conversation_id)}
+    client.delete_item(TableName=os.environ["TABLE_NAME"], Key={"pk": pk, "sk": {"S": keys.SEQ_SK}})
+    client.update_item(TableName=os.environ["TABLE_NAME"], Key={"pk": pk, "sk": {"S": keys.META_SK}},
+                       UpdateExpression="SET last_seq = :n", ExpressionAttributeValues={":n": {"N": "7"}})
+
+    assert store.append_message(conversation_id, _draft("after the upgrade")).message.seq == 8
+    assert store.append_message(conversation_id, _draft("and on")).message.seq == 9

@@ -376,7 +376,11 @@ class Workspace:
         closed = 0
         for bucket in range(first_bucket, last_bucket + 1):
             for state in self.store.idle_in_bucket(bucket, cutoff):
-                if state.status != "open" or (state.last_message_ms or state.created_ms) > cutoff:
+                if state.status != "open":
+                    continue
+                # The bucket moves once per IDLE_BUCKET_MS; the latest message may be newer than its sort key
+                last = self.conversations.last_activity_ms(state.conversation_id) or state.created_ms
+                if last > cutoff:
                     continue
                 if state.offered_agent:
                     self.store.revoke_offer(state.model_copy(update={"status": "closed"}), state.offered_agent,
@@ -392,15 +396,14 @@ class Workspace:
                 if self.conversations.close(state.conversation_id, "idle"):
                     closed += 1
                     logger.info("closed idle conversation", extra={"conversation_id": state.conversation_id})
-                    self._idle_closed(state, now)
+                    self._idle_closed(state, last, now)
         self.store.set_sweep_cursor(last_bucket)
         return closed
 
-    def _idle_closed(self, state: RoutingState, now: int) -> None:
+    def _idle_closed(self, state: RoutingState, last: int, now: int) -> None:
         """Left waiting for a human = abandoned; never handed over = resolved by the bot."""
         cid, customer, channel = state.conversation_id, state.customer_id, state.channel
         if state.routing_status is None:
-            last = state.last_message_ms or state.created_ms or now
             self._publish(ConversationResolved(conversation_id=cid, customer_id=customer, channel=channel, ts_ms=now,
                                                resolved_by="bot", agent_id=None,
                                                handle_seconds=max(0, last - state.created_ms) / 1000))

@@ -49,6 +49,10 @@ class ConversationService:
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         return self._store.get_conversation(conversation_id)
 
+    def last_activity_ms(self, conversation_id: str) -> int | None:
+        """When its latest message was stored (None: none yet)."""
+        return self._store.last_activity_ms(conversation_id)
+
     def get_customer(self, customer_id: str) -> Customer | None:
         return self._store.get_customer(customer_id)
 

@@ -77,7 +77,6 @@ class Conversation(BaseModel):
     status: ConversationStatus
     channel: str
     created_ms: int
-    last_seq: int = 0
     closed_ms: int | None = None
     close_reason: str | None = None
 

@@ -339,8 +339,8 @@ class PrivacyRights:
                     self._delete({schema.PK: keys.agent_pk(str(agent)), schema.SK: keys.work_sk(conversation_id)})
                 if meta.get("priority") is not None:
                     queued = int(meta.get("queued_ms") or meta.get("created_ms") or 0)
-                    self._delete({schema.PK: keys.WAITING_QUEUE_PK,
-                                  schema.SK: keys.queue_sk(int(meta["priority"]), queued, conversation_id)})
+                    entry = keys.queue_sk(int(meta["priority"]), queued, conversation_id)
+                    self._delete({schema.PK: keys.waiting_queue_pk(entry), schema.SK: entry})
                 self._delete(meta)  # last: it is what lists the conversation under the customer
                 removed += 1
         return removed

@@ -224,7 +224,6 @@ class RoutingState(BaseModel):
     status: Literal["open", "closed"]
     channel: str = "app"
     created_ms: int = 0
-    last_message_ms: int | None = None
     routing_status: RoutingStatus | None = None
     escalation_key: str | None = None
     assigned_agent: str | None = None

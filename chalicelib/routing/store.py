@@ -27,6 +27,7 @@ from chalicelib.routing.models import (
 )
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
+from chalicelib.store.conversation_store import seq_status_update
 from chalicelib.store.dynamo import names
 from chalicelib.store.table import ConditionFailed, Table, TransactionCancelled
 
@@ -474,6 +475,7 @@ class RoutingStore:
                         "ExpressionAttributeNames": names("status"),
                         "ExpressionAttributeValues": {":open": _v("open"), ":closed": _v("closed"),
                                                       ":now": _v(ids.now_ms())}}},
+            seq_status_update(conversation_id, "open"),
         ])
         return codes is None
 

@@ -75,8 +75,10 @@ class ConversationStore:
             schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.META_SK,
             schema.GSI1_PK: gsi1pk, schema.GSI1_SK: gsi1sk,
             "conversation_id": conversation_id, "customer_id": customer_id, "status": "open",
-            "channel": channel, "created_ms": now, "last_seq": 0,
+            "channel": channel, "created_ms": now,
         }
+        counter = {schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.SEQ_SK,
+                   "status": "open", "last_seq": 0}
         pointer = {schema.PK: keys.customer_pk(customer_id), schema.SK: keys.OPEN_CONVERSATION_SK,
                    "conversation_id": conversation_id, "created_ms": now}
         try:
@@ -85,6 +87,7 @@ class ConversationStore:
                          "ConditionExpression": "attribute_not_exists(pk)"}},
                 {"Put": {"Item": encode(meta),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"Item": encode(counter)}},
             ])
         except TransactionCancelled as exc:
             if not exc.condition_failed:
@@ -119,6 +122,7 @@ class ConversationStore:
                     "ConditionExpression": "conversation_id = :cid",
                     "ExpressionAttributeValues": {":cid": encode_value(conversation_id)},
                 }},
+                seq_status_update(conversation_id, "closed"),
             ])
         except TransactionCancelled as exc:
             if exc.condition_failed:
@@ -247,22 +251,58 @@ class ConversationStore:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def last_activity_ms(self, conversation_id: str) -> int | None:
+        """When the conversation's latest message was stored (None: no message yet)."""
+        item = self._get(keys.conversation_pk(conversation_id), keys.SEQ_SK, consistent=True)
+        return int(item["last_message_ms"]) if item and item.get("last_message_ms") is not None else None
+
     def _next_seq(self, conversation_id: str) -> int:
+        """The next seq, from the conversation's counter item; ConversationClosed unless it is open."""
         try:
-            result = self._table.update_item(
-                Key=encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.META_SK}),
-                UpdateExpression="ADD last_seq :one SET last_message_ms = :now",
-                ConditionExpression="attribute_exists(pk) AND #status = :open",
+            return self._increment_seq(conversation_id)
+        except ConditionFailed:
+            pass
+        # Closed, unknown, or opened before the counter had an item of its own (its seq is on META):
+        # META decides, and a counter item is started from META's count.
+        meta = self._get(keys.conversation_pk(conversation_id), keys.META_SK, consistent=True)
+        if meta is None or meta.get("status") != "open":
+            raise ConversationClosed(conversation_id)
+        with contextlib.suppress(ConditionFailed):  # a concurrent message started it first
+            self._table.update_item(
+                Key=encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.SEQ_SK}),
+                UpdateExpression="SET last_seq = :n, #status = :open",
+                ConditionExpression="attribute_not_exists(last_seq)",
                 ExpressionAttributeNames=names("status"),
-                ExpressionAttributeValues={":one": encode_value(1), ":open": encode_value("open"),
-                                           ":now": encode_value(ids.now_ms())},
-                ReturnValues="UPDATED_NEW",
-            )
+                ExpressionAttributeValues={":n": encode_value(int(meta.get("last_seq") or 0)),
+                                           ":open": encode_value("open")})
+        try:
+            return self._increment_seq(conversation_id)
         except ConditionFailed as exc:
             raise ConversationClosed(conversation_id) from exc
+
+    def _increment_seq(self, conversation_id: str) -> int:
+        result = self._table.update_item(
+            Key=encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.SEQ_SK}),
+            UpdateExpression="ADD last_seq :one SET last_message_ms = :now",
+            ConditionExpression="#status = :open AND attribute_exists(last_seq)",
+            ExpressionAttributeNames=names("status"),
+            ExpressionAttributeValues={":one": encode_value(1), ":open": encode_value("open"),
+                                       ":now": encode_value(ids.now_ms())},
+            ReturnValues="UPDATED_NEW",
+        )
         return int(result["Attributes"]["last_seq"]["N"])
 
     def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
         result = self._table.get_item(Key=encode({schema.PK: pk, schema.SK: sk}),
                                    ConsistentRead=consistent)
         return decode(result.get("Item"))
+
+
+def seq_status_update(conversation_id: str, status: str) -> dict[str, Any]:
+    """The transaction item that keeps the counter's copy of the status in step with META's."""
+    return {"Update": {
+        "Key": encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.SEQ_SK}),
+        "UpdateExpression": "SET #status = :s",
+        "ExpressionAttributeNames": names("status"),
+        "ExpressionAttributeValues": {":s": encode_value(status)},
+    }}

@@ -47,6 +47,10 @@ def customer_pk(customer_id: str) -> str:
 PROFILE_SK = "PROFILE"
 OPEN_CONVERSATION_SK = "OPEN"
 META_SK = "META"
+# The conversation's message counter (`last_seq`, `last_message_ms`) and a copy of its open/closed
+# status, on an item of its own with no index keys: a message updates it and not META, so a message
+# writes no index entry (META is in gsi1 CUST#id and gsi2 IDLE#bucket, both projecting ALL; issue 13).
+SEQ_SK = "SEQ"
 CONNECTION_SK = "CONN"
 DEDUP_SK = "DEDUP"
 

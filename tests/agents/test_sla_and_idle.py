@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 
 import pytest
@@ -87,3 +89,41 @@ def test_idle_conversations_close_and_free_the_agent(desk, clock):
     assert agents[0]["load"] == 0
     clock["s"] = 30 * 60
     assert desk.sweep()["idle_closed"] == 1  # the lively one, once idle too
+
+
+def test_a_later_message_in_the_same_idle_bucket_keeps_the_conversation_open(desk, clock):
+    """The idle index moves once per five-minute bucket (a message writes no index entry, issue 13), so
+    its sort key can be older than the latest message: the sweep checks the message counter too."""
+    from chalicelib.agents.relay import IDLE_BUCKET_MS
+
+    desk.config(idle_close_minutes=15, csat_enabled=False)
+    now_ms = ids.now_ms()
+    clock["s"] = (IDLE_BUCKET_MS - now_ms % IDLE_BUCKET_MS + 1000) / 1000  # one second into a bucket
+    customer = desk.connect_customer("una")
+    desk.say(customer, "first", "u1")
+    clock["s"] += 4 * 60  # still the same bucket
+    desk.say(customer, "second", "u2")
+
+    clock["s"] += 11.5 * 60  # 15.5 min after the first message, 11.5 after the second
+    assert desk.sweep()["idle_closed"] == 0
+    clock["s"] += 4 * 60  # now 15.5 min after the second
+    assert desk.sweep()["idle_closed"] == 1
+
+
+def test_erasing_a_customer_who_waits_in_the_queue_removes_the_queue_entry(desk, aws):
+    """The waiting queue is sharded: erasure finds the entry in its shard (issue 16 with issue 13)."""
+    from chalicelib.store.codec import decode
+
+    customer = desk.connect_customer("queued-quinn")
+    ack = desk.say(customer, "a person please", "q1")
+    desk.lam.send(customer, {"action": "requestHuman"})
+    desk.drain()
+    _, queue = desk.rest("GET", "/supervisor/queue", desk.admin)
+    assert [e["conversation_id"] for e in queue] == [ack["conversation_id"]]
+
+    status, record = desk.rest("DELETE", "/customers/queued-quinn", desk.admin, {"reason": "erasure request"})
+    assert status == 200 and record["status"] == "completed", record
+    scan = aws.client("dynamodb").get_paginator("scan").paginate(TableName=os.environ["TABLE_NAME"])
+    items = [decode(i) for page in scan for i in page["Items"]]
+    assert [(i["pk"], i["sk"]) for i in items if "queued-quinn" in json.dumps(i, default=str)] == []
+    assert desk.rest("GET", "/supervisor/queue", desk.admin)[1] == []
