@@ -140,7 +140,7 @@ def large(path: str, profile: bool = False) -> int:
         entry = edited["intents"][name]
         entry["examples"] = [f"{t} please" for t in entry["examples"][:40]] + entry["examples"][40:]
         entry["answers"]["en"] = "Edited: " + entry["answers"]["en"]
-        run(f"one-intent edit ({name}, new container)", edited, new_container=True)
+        run(f"one-intent edit ({name}, new container)", edited, new_container=True, profile=profile)
         again = copy.deepcopy(edited)
         again["intents"][name]["examples"] = [f"{t} thanks" for t in again["intents"][name]["examples"][:40]] \
             + again["intents"][name]["examples"][40:]
@@ -154,7 +154,8 @@ def large(path: str, profile: bool = False) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--large", metavar="CSV", help="measure the trainer on a large KB (text,label CSV) instead")
-    parser.add_argument("--profile", action="store_true", help="with --large: cProfile the cold full training")
+    parser.add_argument("--profile", action="store_true",
+                        help="with --large: cProfile the cold full training and the one-intent edit")
     parser.add_argument("--edits", type=int, default=3)
     parser.add_argument("--refresh-seconds", type=float, default=None,
                         help="BOT_MODEL_REFRESH_SECONDS for the stack (default: the setting's default, 10 s)")

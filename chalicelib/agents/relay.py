@@ -1,9 +1,9 @@
 """What agents see pushed to them: the messages of their conversations, and the desk's SLA alerts.
 
 `AgentRelay` is a `MessageStored` subscriber: the assigned agent's sockets get every message of the
-conversation (with `meta`, notes included), and every message moves its conversation's idle bucket
-(the idle sweep closes conversations whose bucket is old). `DeskAlerts` sends SLA alerts to a
-ticket's assignee and to every supervisor and admin.
+conversation (with `meta`, notes included), and a message in a later five-minute bucket than its
+conversation's idle-index entry moves the entry (the idle sweep closes conversations whose entry is old).
+`DeskAlerts` sends SLA alerts to a ticket's assignee and to every supervisor and admin.
 """
 
 from __future__ import annotations
@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 IDLE_BUCKET_MS = 5 * 60 * 1000
 
 
+def _moves_idle_entry(gsi2pk: str | None, gsi2sk: str | None, activity_ms: int) -> bool:
+    """Not in the idle index yet (or in its older bucketed form), or indexed at an older five-minute bucket."""
+    if not gsi2pk or not gsi2sk or not gsi2pk.startswith(keys.IDLE_PK_PREFIX):
+        return True
+    return int(gsi2sk[:13]) // IDLE_BUCKET_MS != activity_ms // IDLE_BUCKET_MS
+
+
 class AgentRelay:
     def __init__(self, store: RoutingStore, notifier: Notifier) -> None:
         self._store = store
@@ -32,9 +39,8 @@ class AgentRelay:
         state = self._store.routing_state(message.conversation_id)
         if state is None:
             return
-        bucket = message.ts_ms // IDLE_BUCKET_MS
-        if state.status == "open" and state.gsi2pk != keys.idle_bucket_pk(bucket):
-            self._store.touch_activity(message.conversation_id, bucket, message.ts_ms)
+        if state.status == "open" and _moves_idle_entry(state.gsi2pk, state.gsi2sk, message.ts_ms):
+            self._store.touch_activity(message.conversation_id, message.ts_ms)
         if state.assigned_agent:
             self._notifier.to_owner("agent", state.assigned_agent,
                                     frames.agent_message(message.model_dump(exclude_none=True)))

@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)
 
-IDLE_LOOKBACK_BUCKETS = 24 * 12  # the first sweep looks back one day
 
 
 class Principal(BaseModel):
@@ -371,34 +370,46 @@ class Workspace:
         """Close open conversations idle for longer than the desk's `idle_close_minutes`."""
         now = self._now()
         cutoff = now - self.routing.config.idle_close_minutes * 60_000
-        last_bucket = cutoff // IDLE_BUCKET_MS
-        first_bucket = self.store.sweep_cursor() or last_bucket - IDLE_LOOKBACK_BUCKETS
+        self._migrate_bucketed_idle_index(now)
         closed = 0
-        for bucket in range(first_bucket, last_bucket + 1):
-            for state in self.store.idle_in_bucket(bucket, cutoff):
-                if state.status != "open":
-                    continue
-                # The bucket moves once per IDLE_BUCKET_MS; the latest message may be newer than its sort key
-                last = self.conversations.last_activity_ms(state.conversation_id) or state.created_ms
-                if last > cutoff:
-                    continue
-                if state.offered_agent:
-                    self.store.revoke_offer(state.model_copy(update={"status": "closed"}), state.offered_agent,
-                                            expired_before_ms=None)
-                if state.assigned_agent:
-                    self.store.release(state, state.assigned_agent, to_queue=False, resolved=True)
-                if state.routing_status is None and self.routing.config.csat_enabled and \
-                        self.csat.surveys_bot_only(state.conversation_id):  # issue 16: bot-only surveys
-                    try:
-                        self.csat.request(state.conversation_id, state.customer_id, None, state.channel)
-                    except ConversationClosed:
-                        continue  # the customer closed it meanwhile; nobody to ask
-                if self.conversations.close(state.conversation_id, "idle"):
-                    closed += 1
-                    logger.info("closed idle conversation", extra={"conversation_id": state.conversation_id})
-                    self._idle_closed(state, last, now)
-        self.store.set_sweep_cursor(last_bucket)
+        for state in self.store.idle_since(cutoff):
+            if state.status != "open":
+                continue
+            # The entry moves once per IDLE_BUCKET_MS; the latest message may be newer than its sort key
+            last = self.conversations.last_activity_ms(state.conversation_id) or state.created_ms
+            if last > cutoff:
+                continue
+            if state.offered_agent:
+                self.store.revoke_offer(state.model_copy(update={"status": "closed"}), state.offered_agent,
+                                        expired_before_ms=None)
+            if state.assigned_agent:
+                self.store.release(state, state.assigned_agent, to_queue=False, resolved=True)
+            if state.routing_status is None and self.routing.config.csat_enabled and \
+                    self.csat.surveys_bot_only(state.conversation_id):  # issue 16: bot-only surveys
+                try:
+                    self.csat.request(state.conversation_id, state.customer_id, None, state.channel)
+                except ConversationClosed:
+                    continue  # the customer closed it meanwhile; nobody to ask
+            if self.conversations.close(state.conversation_id, "idle"):
+                closed += 1
+                logger.info("closed idle conversation", extra={"conversation_id": state.conversation_id})
+                self._idle_closed(state, last, now)
         return closed
+
+    def _migrate_bucketed_idle_index(self, now: int) -> None:
+        """Once, after an upgrade from the bucketed idle index: move the conversations still open there.
+
+        Its sweep had handled every bucket before its cursor; the open conversations of the buckets from the
+        cursor to now get their entry in the sharded index, at the activity their old entry recorded.
+        """
+        cursor = self.store.legacy_sweep_cursor()
+        if cursor is None:
+            return
+        for bucket in range(cursor, now // IDLE_BUCKET_MS + 1):
+            for state in self.store.legacy_idle_bucket(bucket):
+                if state.status == "open" and state.gsi2sk:
+                    self.store.touch_activity(state.conversation_id, int(state.gsi2sk[:13]))
+        self.store.clear_legacy_sweep_cursor()
 
     def _idle_closed(self, state: RoutingState, last: int, now: int) -> None:
         """Left waiting for a human = abandoned; never handed over = resolved by the bot."""

@@ -16,7 +16,7 @@ A *miss* is one customer message the bot failed on, keyed by that message, with 
   an answer of the knowledge base, that entry as ``kb_answer_intent`` (what AI assist inserts).
 
 Texts are stored redacted with the analytics redaction (:func:`chalicelib.analytics.redact.redact_text`).
-One item per customer message (``MISSES#<day>`` / ``<ts ms>#<message id>``, see
+One item per customer message (``MISSES#<day>#<shard>`` / ``<ts ms>#<message id>``, see
 ``docs/data-model.md``), written with ``UpdateItem`` so a redelivered event changes nothing and the
 several reasons one question can have (a fallback, then a handoff, then the agent's answer) add up on
 one item (``kinds``). :func:`cluster_misses` groups them by meaning with the bot's sentence encoder.
@@ -102,18 +102,19 @@ def day_of(ts_ms: int) -> str:
 
 
 class MissStore:
-    """Misses in the single table, one partition per UTC day."""
+    """Misses in the single table, `MISS_SHARDS` partitions per UTC day."""
 
     def __init__(self, table: Table, retention_days: int = RETENTION_DAYS) -> None:
         self._table = table
         self._retention = retention_days
 
-    def _key(self, day: str, sk: str) -> dict[str, Any]:
-        return {"pk": encode_value(keys.misses_pk(day)), "sk": encode_value(sk)}
+    @staticmethod
+    def _key(ts_ms: int, message_id: str) -> dict[str, Any]:
+        pk, sk = keys.miss_key(ts_ms, message_id)
+        return {"pk": encode_value(pk), "sk": encode_value(sk)}
 
     def _miss_key(self, question: Message) -> dict[str, Any]:
-        pk, sk = keys.miss_key(question.ts_ms, question.message_id)
-        return {"pk": encode_value(pk), "sk": encode_value(sk)}
+        return self._key(question.ts_ms, question.message_id)
 
     def _base(self, question: Message) -> dict[str, Any]:
         day = day_of(question.ts_ms)
@@ -162,27 +163,29 @@ class MissStore:
                                    " AND NOT contains(agent_reply_ids, :mid)")
 
     def between(self, start: datetime, end: datetime, *, limit: int = 5000) -> list[Miss]:
-        """Open misses with ``start <= ts < end``, oldest first (one Query per day)."""
+        """Open misses with ``start <= ts < end``, oldest first (one Query per day and shard)."""
         out: list[Miss] = []
         lo, hi = int(start.timestamp() * 1000), int(end.timestamp() * 1000) - 1
         day = start.astimezone(UTC).date()
         while day <= end.astimezone(UTC).date() and len(out) < limit:
-            items = self._table.query_all(
-                KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
-                ExpressionAttributeValues={":pk": encode_value(keys.misses_pk(day.isoformat())),
-                                           ":lo": encode_value(keys.miss_sk(lo, "")),
-                                           ":hi": encode_value(keys.miss_sk(hi, "\uffff"))})
-            for raw in items:
-                item = decode(raw) or {}
-                if item.get("kinds") and item.get("status", "open") == "open":
-                    out.append(Miss.from_item(item))
+            found: list[Miss] = []
+            for pk in keys.misses_pks(day.isoformat()):
+                items = self._table.query_all(
+                    KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+                    ExpressionAttributeValues={":pk": encode_value(pk), ":lo": encode_value(keys.miss_sk(lo, "")),
+                                               ":hi": encode_value(keys.miss_sk(hi, "\uffff"))})
+                for raw in items:
+                    item = decode(raw) or {}
+                    if item.get("kinds") and item.get("status", "open") == "open":
+                        found.append(Miss.from_item(item))
+            out += sorted(found, key=lambda m: m.sk)
             day += timedelta(days=1)
         return out[:limit]
 
     def mark_assigned(self, misses: Iterable[Miss], intent: str, actor: str) -> int:
         n = 0
         for miss in misses:
-            self._table.update_item(Key=self._key(miss.day, miss.sk),
+            self._table.update_item(Key=self._key(miss.ts_ms, miss.message_id),
                                     UpdateExpression="SET #s = :s, assigned_intent = :i, assigned_by = :a",
                                     ExpressionAttributeNames={"#s": "status"},
                                     ExpressionAttributeValues={":s": encode_value("assigned"),

@@ -15,6 +15,7 @@ the answers it picks from always belong to the same KB version.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -44,6 +45,11 @@ MODEL_PREFIX = "models/"
 # Small knowledge bases (this many examples or fewer) are calibrated with 2 folds instead of 4:
 # training stays within seconds, and the calibration on a few dozen examples is noisy either way.
 FAST_TRAINING_MAX_EXAMPLES = 400
+# A large knowledge base keeps the live model's calibration (temperature, threshold) through small edits:
+# calibrating refits the classifier on a held-out split, half of a retrain. It is done again once the
+# texts new since the last calibration pass RECALIBRATE_SHARE of the examples, or the intents change.
+KEEP_CALIBRATION_MIN_EXAMPLES = 2000
+RECALIBRATE_SHARE = 0.05
 
 
 def model_key(version: int) -> str:
@@ -62,6 +68,21 @@ class TrainJob(BaseModel):
     reason: str = "kb_changed"
 
 
+class Calibration(BaseModel):
+    """How a model was calibrated, kept on its pointer so a small edit can reuse it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    temperature: float
+    threshold: float
+    labels: str  # digest of the label set it was calibrated for
+    drift: int = 0  # texts embedded for the first time since it was calibrated
+
+
+def labels_digest(labels: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(labels).encode("utf-8")).hexdigest()[:32]
+
+
 class ModelPointer(BaseModel):
     """The ``MODEL#CURRENT`` item: which artifact serving functions use."""
 
@@ -74,6 +95,7 @@ class ModelPointer(BaseModel):
     intents: int = 0
     examples: int = 0
     requested_ms: int | None = None
+    calibration: Calibration | None = None
 
 
 class ModelRegistry:
@@ -155,7 +177,8 @@ def kb_meta(snapshot: Snapshot) -> dict[str, Any]:
 
 
 def train_snapshot(snapshot: Snapshot, progress: Callable[[str, float], None] | None = None,
-                   embed: Callable[[Sequence[str]], Any] | None = None) -> NluModel:
+                   embed: Callable[[Sequence[str]], Any] | None = None,
+                   calibration: Callable[[Sequence[str]], tuple[float, float] | None] | None = None) -> NluModel:
     """Train an NLU model on the enabled entries of ``snapshot``; its KB meta goes into the artifact.
 
     ``embed`` (texts to vectors) defaults to the encoder with a per-process memo; the trainer passes
@@ -164,7 +187,8 @@ def train_snapshot(snapshot: Snapshot, progress: Callable[[str, float], None] | 
     from chalicelib.bot.nlu import train
 
     examples = snapshot.training_examples()
-    model = train(examples, progress=progress, calibration_folds=fast_folds(len(examples)), embed=embed)
+    model = train(examples, progress=progress, calibration_folds=fast_folds(len(examples)), embed=embed,
+                  calibration=calibration)
     model.meta["kb"] = kb_meta(snapshot)
     return model
 
@@ -202,7 +226,21 @@ class Trainer:
             return TrainOutcome(False, snapshot.version, "empty")
         started = time.perf_counter()
         session = self._embeddings.session() if self._embeddings is not None else None
-        model = train_snapshot(snapshot, embed=session.embed if session is not None else None)
+        examples = len(snapshot.training_examples())
+        kept: dict[str, int] = {}
+
+        def keep_calibration(labels: Sequence[str]) -> tuple[float, float] | None:
+            previous = live.calibration if live is not None else None
+            if previous is None or session is None or examples < KEEP_CALIBRATION_MIN_EXAMPLES:
+                return None
+            drift = previous.drift + session.stats.embedded
+            if previous.labels != labels_digest(labels) or drift > RECALIBRATE_SHARE * examples:
+                return None
+            kept["drift"] = drift
+            return previous.temperature, previous.threshold
+
+        model = train_snapshot(snapshot, embed=session.embed if session is not None else None,
+                               calibration=keep_calibration)
         stats = session.save() if session is not None else None
         seconds = time.perf_counter() - started
         if stats is not None:
@@ -213,10 +251,14 @@ class Trainer:
         blob = model.to_bytes()
         pointer = ModelPointer(version=snapshot.version, s3_key=model_key(snapshot.version), trained_ms=ids.now_ms(),
                                train_seconds=round(seconds, 3), intents=len(snapshot.enabled()),
-                               examples=len(snapshot.training_examples()), requested_ms=job.requested_ms)
+                               examples=examples, requested_ms=job.requested_ms,
+                               calibration=Calibration(temperature=model.temperature, threshold=model.threshold,
+                                                       labels=labels_digest(model.labels),
+                                                       drift=kept.get("drift", 0)))
         published = self._registry.publish(blob, pointer)
         logger.info("model trained", extra={"kb_version": snapshot.version, "published": published,
-                                            "train_seconds": round(seconds, 3), "artifact_bytes": len(blob)})
+                                            "train_seconds": round(seconds, 3), "artifact_bytes": len(blob),
+                                            "calibration_kept": bool(kept)})
         return TrainOutcome(published, snapshot.version, "published" if published else "newer_exists", seconds,
                             stats)
 

@@ -5,6 +5,11 @@ and with it the item's place on the sparse index `CONTACTS#<channel>#<shard>` (s
 contact time), so "customers of WhatsApp last heard from between A and B" is a range query on
 CONTACT_SHARDS partitions, without a scan. Customers who have not written since this index exists
 are not in it; they enter it with their next message.
+
+The index keeps contact times to `RESOLUTION_MS` (ten minutes): a message within that of the recorded
+contact writes nothing. The check is an eventually consistent read (half a read unit), the write it
+saves costs three write units (the item, and the index entry's delete and put), and a lively
+conversation would otherwise write on every message (issue 13: write units per message).
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ if TYPE_CHECKING:
 
     from chalicelib.core.events import MessageStored
     from chalicelib.store.table import Table
+
+
+RESOLUTION_MS = 10 * 60_000
 
 
 class Contact(BaseModel):
@@ -43,6 +51,9 @@ class ContactIndex:
         self.touch(message.sender.id, message.channel, message.ts_ms)
 
     def touch(self, customer_id: str, channel: str, at_ms: int) -> None:
+        known = self.get(customer_id, channel)
+        if known is not None and known.last_contact_ms >= at_ms - RESOLUTION_MS:
+            return  # recorded recently enough (or later): segments are by day, not by second
         gsi2pk, gsi2sk = keys.contacts_gsi2(channel, customer_id, at_ms)
         try:
             self._table.update_item(

@@ -237,7 +237,8 @@ class RoutingState(BaseModel):
     reason: str | None = None
     declined_by: list[str] = Field(default_factory=list)
     resolved_by: str | None = None
-    gsi2pk: str | None = None
+    gsi2pk: str | None = None  # the idle index entry (keys.idle_gsi2) while open
+    gsi2sk: str | None = None
     first_agent_reply_ms: int | None = None
     assigned_ms: int | None = None  # set by accept/assign_directly (analytics: handle time)
 

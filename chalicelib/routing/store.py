@@ -479,9 +479,9 @@ class RoutingStore:
         ])
         return codes is None
 
-    def touch_activity(self, conversation_id: str, bucket: int, activity_ms: int) -> None:
-        """Move an open conversation to its last-activity bucket (the idle sweep's index)."""
-        gsi2pk, gsi2sk = keys.idle_bucket_gsi2(bucket, activity_ms, conversation_id)
+    def touch_activity(self, conversation_id: str, activity_ms: int) -> None:
+        """Move an open conversation's idle-index entry to its latest activity."""
+        gsi2pk, gsi2sk = keys.idle_gsi2(conversation_id, activity_ms)
         try:
             self._table.update_item(
                 Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),
@@ -489,22 +489,29 @@ class RoutingStore:
                 ExpressionAttributeNames=names("status"),
                 ExpressionAttributeValues={":pk": _v(gsi2pk), ":sk": _v(gsi2sk), ":open": _v("open")})
         except ConditionFailed:
-            return  # closed meanwhile: it no longer belongs in an idle bucket
+            return  # closed meanwhile: it no longer belongs in the idle index
 
-    def idle_in_bucket(self, bucket: int, cutoff_ms: int) -> list[RoutingState]:
-        items = self._table.query_all(IndexName=schema.GSI2,
-                          KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :cut",
-                          ExpressionAttributeValues={":pk": _v(keys.idle_bucket_pk(bucket)),
-                                                     ":cut": _v(f"{cutoff_ms:013d}~")})
+    def idle_since(self, cutoff_ms: int) -> list[RoutingState]:
+        """Open conversations whose indexed activity is at or before `cutoff_ms` (one Query per shard)."""
+        found = []
+        for pk in keys.idle_pks():
+            found += self._table.query_all(IndexName=schema.GSI2,
+                                           KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :cut",
+                                           ExpressionAttributeValues={":pk": _v(pk), ":cut": _v(f"{cutoff_ms:013d}~")})
+        return [RoutingState.model_validate(decode(i)) for i in found]
+
+    def legacy_idle_bucket(self, bucket: int) -> list[RoutingState]:
+        items = self._table.query_all(IndexName=schema.GSI2, KeyConditionExpression="gsi2pk = :pk",
+                                      ExpressionAttributeValues={":pk": _v(keys.legacy_idle_bucket_pk(bucket))})
         return [RoutingState.model_validate(decode(i)) for i in items]
 
-    def sweep_cursor(self) -> int | None:
+    def legacy_sweep_cursor(self) -> int | None:
+        """The bucket where the bucketed idle index's sweep stopped (None: never ran, or migrated)."""
         item = self._get(keys.CONFIG_PK, keys.IDLE_SWEEP_SK)
         return int(item["bucket"]) if item else None
 
-    def set_sweep_cursor(self, bucket: int) -> None:
-        self._table.put_item(Item=encode({schema.PK: keys.CONFIG_PK, schema.SK: keys.IDLE_SWEEP_SK,
-                                                              "bucket": bucket}))
+    def clear_legacy_sweep_cursor(self) -> None:
+        self._table.delete_item(Key=self._key(keys.CONFIG_PK, keys.IDLE_SWEEP_SK))
 
     def mark_queued(self, conversation_id: str) -> None:
         self._table.update_item(Key=self._key(keys.conversation_pk(conversation_id), keys.META_SK),

@@ -111,7 +111,9 @@ class ConversationStore:
             self._table.transact([
                 {"Update": {
                     "Key": encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.META_SK}),
-                    "UpdateExpression": "SET #status = :closed, closed_ms = :now, close_reason = :reason",
+                    # out of the idle index (keys.idle_gsi2): it holds open conversations only
+                    "UpdateExpression": "SET #status = :closed, closed_ms = :now, close_reason = :reason "
+                                        "REMOVE gsi2pk, gsi2sk",
                     "ConditionExpression": "#status = :open",
                     "ExpressionAttributeNames": names("status"),
                     "ExpressionAttributeValues": {":closed": encode_value("closed"), ":open": encode_value("open"),

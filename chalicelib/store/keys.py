@@ -22,6 +22,9 @@ SEPARATOR = "#"
 ONLINE_AGENT_SHARDS = 8
 AGENT_LIST_SHARDS = 8
 WAITING_QUEUE_SHARDS = 8
+IDLE_SHARDS = 8  # the idle index: about three writes per conversation (first activity, each 5 minutes, close)
+IDLE_PK_PREFIX = "IDLE#SHARD#"
+MISS_SHARDS = 4  # the misses of one day (a fallback, handoff or unpicked suggestion on ~1 message in 4)
 
 
 def shard_of(value: str, shards: int) -> int:
@@ -214,20 +217,27 @@ def sla_policy_sk(priority: str) -> str:
     return f"SLA#{_id(priority)}"
 
 
-def idle_bucket_pk(bucket: int) -> str:
-    """The idle-index partition of the open conversations last active in `bucket`: IDLE#bucket.
+def idle_gsi2(conversation_id: str, last_activity_ms: int) -> tuple[str, str]:
+    """Open conversations by last activity (the idle auto-close), sparse, sharded by conversation:
+    Query gsi2 gsi2pk=IDLE#SHARD#nn AND gsi2sk <= <cutoff ms>~ on each of `idle_pks()`.
 
-    Not sharded: the entry lives on the conversation META, which every message updates, so this one
-    partition takes every open conversation's writes (`bench/capacity.py` shows it far over 1,000 WCU/s at
-    100,000 customers); sharding it multiplies the first sweep's look-back queries by the shard count, so
-    the fix is to move the entry to an item written only when the bucket changes (docs/capacity.md).
+    The entry is on the conversation META, moved at most once per five minutes of activity (a message
+    itself writes the counter item, not META) and removed when the conversation closes, so the index holds
+    the open conversations only and a sweep reads `IDLE_SHARDS` partitions whatever the look-back.
     """
+    return (f"{IDLE_PK_PREFIX}{shard_of(_id(conversation_id), IDLE_SHARDS):02d}",
+            f"{last_activity_ms:013d}#{_id(conversation_id)}")
+
+
+def idle_pks() -> list[str]:
+    """Every shard of the idle index."""
+    return [f"{IDLE_PK_PREFIX}{n:02d}" for n in range(IDLE_SHARDS)]
+
+
+def legacy_idle_bucket_pk(bucket: int) -> str:
+    """Before issue 13's fix the idle index was one partition per five-minute bucket (IDLE#bucket), swept
+    from a cursor: read once, to move the conversations still open there (`Workspace.close_idle`)."""
     return f"IDLE#{bucket}"
-
-
-def idle_bucket_gsi2(bucket: int, last_activity_ms: int, conversation_id: str) -> tuple[str, str]:
-    """Open conversations by last-activity bucket (auto-close): Query gsi2 gsi2pk=IDLE#bucket."""
-    return idle_bucket_pk(bucket), f"{last_activity_ms:013d}#{_id(conversation_id)}"
 
 
 def ticket_pk(ticket_id: str) -> str:
@@ -541,20 +551,25 @@ def action_breaker_key(endpoint_digest: str) -> tuple[str, str]:
 # -- bot: missed questions for review (issue 14) ---------------------------------------------------
 
 
-def misses_pk(day: str) -> str:
-    """Misses of one UTC day (GET /kb/misses): Query pk=MISSES#yyyy-mm-dd AND sk BETWEEN <from ms> AND <to ms>."""
-    return f"MISSES#{_id(day)}"
+def misses_pk(day: str, shard: int) -> str:
+    """One shard of the misses of a UTC day: MISSES#yyyy-mm-dd#n (GET /kb/misses reads `misses_pks(day)`)."""
+    return f"MISSES#{_id(day)}#{shard}"
+
+
+def misses_pks(day: str) -> list[str]:
+    """Every shard of a day's misses: Query each with pk=MISSES#day#n AND sk BETWEEN <from ms> AND <to ms>."""
+    return [misses_pk(day, n) for n in range(MISS_SHARDS)]
 
 
 def miss_sk(ts_ms: int, message_id: str) -> str:
-    """One miss, keyed by the customer message it is about: UpdateItem pk=MISSES#day, sk=<ts ms>#<message id>."""
+    """One miss, keyed by the customer message it is about: UpdateItem pk=MISSES#day#n, sk=<ts ms>#<message id>."""
     return f"{ts_ms:013d}#{_id(message_id)}"
 
 
 def miss_key(ts_ms: int, message_id: str) -> tuple[str, str]:
-    """The miss about one customer message (its UTC day's partition): what the recorder writes and
-    what export and erasure look up from the message."""
+    """The miss about one customer message (its UTC day's partition, the shard picked by the message id):
+    what the recorder writes and what export and erasure look up from the message."""
     from datetime import UTC, datetime
 
     day = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
-    return misses_pk(day), miss_sk(ts_ms, message_id)
+    return misses_pk(day, shard_of(_id(message_id), MISS_SHARDS)), miss_sk(ts_ms, message_id)

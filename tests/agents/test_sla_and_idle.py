@@ -127,3 +127,33 @@ def test_erasing_a_customer_who_waits_in_the_queue_removes_the_queue_entry(desk,
     items = [decode(i) for page in scan for i in page["Items"]]
     assert [(i["pk"], i["sk"]) for i in items if "queued-quinn" in json.dumps(i, default=str)] == []
     assert desk.rest("GET", "/supervisor/queue", desk.admin)[1] == []
+
+
+def test_a_closed_conversation_leaves_the_idle_index_and_the_old_bucketed_index_is_migrated(desk, clock, aws):
+    """Upgrading from the bucketed idle index (IDLE#<bucket> and a sweep cursor): the next sweep moves the
+    conversations still open there, at their recorded activity, and closes them once idle."""
+    from chalicelib.agents.relay import IDLE_BUCKET_MS
+    from chalicelib.store import keys
+
+    desk.config(idle_close_minutes=15, csat_enabled=False)
+    customer = desk.connect_customer("old-olga")
+    ack = desk.say(customer, "from before the upgrade", "o1")
+    db, table = aws.client("dynamodb"), os.environ["TABLE_NAME"]
+    meta = {"pk": {"S": keys.conversation_pk(ack["conversation_id"])}, "sk": {"S": keys.META_SK}}
+    now = ids.now_ms()
+    bucket = now // IDLE_BUCKET_MS
+    db.update_item(TableName=table, Key=meta, UpdateExpression="SET gsi2pk = :p, gsi2sk = :s",
+                   ExpressionAttributeValues={":p": {"S": keys.legacy_idle_bucket_pk(bucket)},
+                                              ":s": {"S": f"{now:013d}#{ack['conversation_id']}"}})
+    db.put_item(TableName=table, Item={"pk": {"S": keys.CONFIG_PK}, "sk": {"S": keys.IDLE_SWEEP_SK},
+                                       "bucket": {"N": str(bucket - 3)}})
+
+    assert desk.sweep()["idle_closed"] == 0
+    moved = db.get_item(TableName=table, Key=meta, ConsistentRead=True)["Item"]
+    assert moved["gsi2pk"]["S"].startswith(keys.IDLE_PK_PREFIX)
+    assert "Item" not in db.get_item(TableName=table, Key={"pk": {"S": keys.CONFIG_PK},
+                                                           "sk": {"S": keys.IDLE_SWEEP_SK}})
+    clock["s"] = 16 * 60
+    assert desk.sweep()["idle_closed"] == 1
+    closed = db.get_item(TableName=table, Key=meta, ConsistentRead=True)["Item"]
+    assert closed["status"]["S"] == "closed" and "gsi2pk" not in closed and "gsi2sk" not in closed

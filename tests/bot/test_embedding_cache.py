@@ -128,3 +128,37 @@ def test_a_training_cut_short_leaves_its_checkpointed_vectors_for_the_retry(aws,
     session.embed([f"text {n}-{i}" for n in range(3) for i in range(3)])
 
     assert len(retry.calls) == 3 and session.stats.from_s3 == 6  # one checkpoint of 6, the last 3 again
+
+
+def test_a_small_edit_keeps_the_live_calibration_until_the_edits_add_up(aws, monkeypatch):
+    """Issue 14: a small edit of a large KB skips the calibration refit (half of a retrain) and reuses the
+    live model's; the texts new since that calibration add up, and past RECALIBRATE_SHARE it is redone."""
+    from chalicelib.bot import training
+
+    monkeypatch.setattr(training, "KEEP_CALIBRATION_MIN_EXAMPLES", 1)  # TINY_KB stands for a large KB
+    s = composition.services()
+    encoder = CountingEncoder(real=False)
+
+    def retrain(document: dict[str, Any]) -> training.Calibration:
+        trainer = Trainer(s.kb_store, s.model_registry, _cache(encoder))
+        assert trainer.handle(TrainJob(version=_import(document))).trained
+        pointer = s.model_registry.pointer(consistent=True)
+        assert pointer is not None and pointer.calibration is not None
+        monkeypatch.setattr(training, "RECALIBRATE_SHARE", 4.5 / pointer.examples)  # 4 new texts are still small
+        return pointer.calibration
+
+    first = retrain(TINY_KB)
+    assert first.drift == 0
+    edited = copy.deepcopy(TINY_KB)
+    edited["intents"]["track_order"]["examples"] += ["has my parcel shipped yet", "parcel status please"]
+    kept = retrain(edited)
+    assert (kept.temperature, kept.threshold, kept.drift) == (first.temperature, first.threshold, 2)
+
+    edited["intents"]["track_order"]["examples"] += ["is the box on its way", "when does my parcel come"]
+    assert retrain(edited).drift == 4  # 2 + 2 new texts: still kept
+    edited["intents"]["track_order"]["examples"] += ["any news on my delivery"]
+    assert retrain(edited).drift == 0  # 5 > 4.5: calibrated again
+
+    renamed = copy.deepcopy(edited)
+    renamed["intents"]["parcel_status"] = renamed["intents"].pop("track_order")
+    assert retrain(renamed).drift == 0  # another label set: never reused

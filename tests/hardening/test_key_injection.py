@@ -57,6 +57,7 @@ def test_every_id_key_builder_is_injective(name, fn):
     seen: dict[object, tuple[str, ...]] = {}
     for args in itertools.product(*domains):
         key = fn(*args)
+        key = tuple(key) if isinstance(key, list) else key  # the keys of every shard
         assert seen.setdefault(key, args) == args, f"{name}{args} and {name}{seen[key]} give the same key {key!r}"
 
 

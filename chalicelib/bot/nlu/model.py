@@ -47,6 +47,11 @@ class NluModel:
     meta: dict[str, Any] = field(default_factory=dict)
     judgement: JudgementHeads | None = None  # handoff / sentiment heads; None in older artifacts
 
+    @property
+    def labels(self) -> list[str]:
+        """The classes in output order: the intents, then the background (out-of-scope) class if any."""
+        return self.intents + [BACKGROUND] * self.n_background
+
     # ---------------------------------------------------------------- scoring
     def _centred(self, texts: Sequence[str]) -> Float32:
         return embedding.center(embedding.embed(list(texts)), self.mean)

@@ -94,6 +94,7 @@ def train(
     seed: int = 0,
     calibration_folds: int | None = None,
     embed: Callable[[Sequence[str]], Float32] | None = None,
+    calibration: Callable[[Sequence[str]], tuple[float, float] | None] | None = None,
 ) -> NluModel:
     """Train a calibrated intent classifier from ``(text, intent)`` examples.
 
@@ -102,7 +103,9 @@ def train(
     :func:`chalicelib.bot.training.fast_folds` sets 2 only for KBs of a few hundred examples.
     ``embed`` gives the sentence vectors of texts (default: the encoder with a per-process memo); the
     trainer function passes an S3-backed cache (:mod:`chalicelib.bot.embedding_cache`) so a retrain
-    embeds only the texts that changed.
+    embeds only the texts that changed. ``calibration`` is asked, once the examples are embedded, with
+    the model's labels: it may return a ``(temperature, threshold)`` to keep instead of calibrating
+    again (the trainer function does so for a small edit of a large knowledge base: half the fitting).
     """
     if calibration_folds is not None and calibration_folds < 2:
         raise ValueError("calibration_folds must be at least 2")
@@ -161,8 +164,9 @@ def train(
             model.bias[len(intents) :] -= bg_offset
         return model
 
+    kept = calibration(labels) if calibration is not None else None
     rng = np.random.default_rng(seed)
-    folds = _folds(y, len(labels), rng, calibration_folds) if len(intents) > 1 else []
+    folds = _folds(y, len(labels), rng, calibration_folds) if len(intents) > 1 and kept is None else []
     held_logits, held_y = [], []
     for f, held in enumerate(folds):
         rest = np.setdiff1d(np.arange(len(y)), held)
@@ -176,6 +180,8 @@ def train(
         temperature = fit_temperature(z, zy)
         in_scope = zy < len(intents)
         threshold = choose_threshold(confidence(z[in_scope], temperature, len(intents)))
+    elif kept is not None:
+        temperature, threshold = kept
     else:
         temperature, threshold = 1.0, 0.0
     report("calibration", 1.0)
