@@ -137,7 +137,10 @@ def main() -> None:
     parser.add_argument("--stage", required=True, choices=["dev", "prod"])
     parser.add_argument("--out", type=Path, help="where to build the package (default out/<stage>)")
     args = parser.parse_args()
+    from infra.layers import configured_layers
     from infra.provision import stack_name
+
+    configured_layers(args.stage)  # numpy and the encoder are not in the package
 
     session = boto3.session.Session()
     cfn, s3 = session.client("cloudformation"), session.client("s3")

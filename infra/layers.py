@@ -179,6 +179,15 @@ def write_config_layers(stage: str, arns: list[str], config_path: Path = CONFIG)
     return True
 
 
+def configured_layers(stage: str, config_path: Path = CONFIG) -> list[str]:
+    """The layer ARNs the Chalice config gives ``stage``; exits if there are none (the functions need them)."""
+    arns: list[str] = json.loads(config_path.read_text())["stages"][stage].get("layers") or []
+    if len(arns) != len(LAYERS):
+        raise SystemExit(f"{config_path.name} names {len(arns)} layers for stage {stage}, not {len(LAYERS)}: "
+                         f"run `make deploy-infra STAGE={stage}` first (it publishes them and writes their ARNs)")
+    return arns
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "layers")

@@ -314,6 +314,9 @@ def test_deploy_infra_writes_the_layers_into_the_stage_config_only(tmp_path):
     assert written["stages"]["dev"]["layers"] == arns
     assert {k: v for k, v in written["stages"]["dev"].items() if k != "layers"} == original["stages"]["dev"]
     assert written["stages"]["prod"] == original["stages"]["prod"]
+    assert layers.configured_layers("dev", config) == arns
+    with pytest.raises(SystemExit, match="make deploy-infra STAGE=prod"):
+        layers.configured_layers("prod", config)  # a package without its layers would not import numpy
     outputs = {"NumpyLayerArn": arns[0], "EncoderLayerArn": arns[1]}
     zips = [layers.LayerZip(name, tmp_path, "0" * 64, 0) for name in layers.LAYERS]
     assert layers.layer_arns(outputs, zips) == arns
