@@ -4,16 +4,16 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-layers.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test lint install package bench deploy-infra deploy deploy-clients clean
+.PHONY: dev test lint install package layers bench deploy-infra deploy deploy-clients clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+$(STAMP): requirements.txt requirements-layers.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
@@ -51,14 +51,20 @@ lint: install  ## ruff, the dependency contracts (pyproject.toml) and strict typ
 package: install  ## the CloudFormation/SAM template and deployment zip Chalice would deploy
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/sam-merge.yaml out/$(STAGE)
 
+layers: install  ## the Lambda layers (numpy, the bot's encoder) as out/layers/*.zip, without AWS
+	$(BIN)/python -m infra.layers --out out/layers
+
 bench: install  ## benchmarks against a local stack they start themselves
 	$(BIN)/python -m bench.chat_roundtrip
 
-deploy-infra: install  ## the stage's tables, queues, stream and bucket (needs AWS credentials)
+deploy-infra: install  ## the stage's tables, queues, stream, buckets and layers (needs AWS credentials)
 	$(BIN)/python -m infra.deploy --stage $(STAGE)
 
-deploy: deploy-infra  ## then the functions and APIs (chalice package + CloudFormation, code from S3)
-	$(BIN)/python -m infra.deploy_app --stage $(STAGE)
+# deploy-infra writes the layers' ARNs into .chalice/config.json; Chalice cannot ask for partial batch
+# responses, so infra.batch_responses sets them on the event sources `chalice deploy` made
+deploy: deploy-infra  ## then the functions and APIs (chalice deploy; numpy and the encoder from the layers)
+	$(BIN)/chalice deploy --stage $(STAGE)
+	$(BIN)/python -m infra.batch_responses --stage $(STAGE)
 
 deploy-clients: install  ## the chat widget and SDK bundles on S3 + CloudFront (infra/clients.yaml)
 	$(BIN)/python -m infra.deploy_clients --stage $(STAGE)

