@@ -37,9 +37,13 @@ def test_sharded_keys_fit_their_partitions_at_the_peak_profile():
     assert per_id and all(r["load"] < 0.01 for r in per_id), "no per-id key comes near a partition's limit"
 
 
-def test_the_idle_index_is_still_reported_hot():
-    """Not fixed yet (docs/data-model.md): the model must keep saying so until it is."""
-    assert _rows("capacity.json")[("gsi2", "IDLE#<n>")]["load"] > 1
+def test_no_shared_key_is_hot_at_the_peak_profile():
+    """The idle index (sharded, written once per five minutes of activity), the misses and the contact index
+    were the last hot keys (docs/capacity.md): every shared key now stays under its partition's limits."""
+    rows = _rows("capacity.json")
+    assert rows[("gsi2", "IDLE#SHARD#<n>")]["partition_wcu_s"] < WCU_LIMIT / 2
+    hot = [k for k, r in rows.items() if r["partition_wcu_s"] > WCU_LIMIT or r["partition_rcu_s"] > RCU_LIMIT]
+    assert hot == []
 
 
 def test_units_are_charged_to_table_and_index_partitions(aws):
