@@ -13,6 +13,10 @@ Kinesis and SQS; method and path for S3), and a rule matching it may fail it at 
 - `lost_reply`: **forwarded** (moto applied it), then the connection is reset instead of answering:
   the write happened and the client does not know, so botocore sends it again.
 
+DynamoDB answers a retried `TransactWriteItems` carrying the same `ClientRequestToken` (botocore sets one per
+call, kept across its retries) with success, without applying it again; moto does not, so the proxy does:
+a retry after a `lost_reply` gets the answer the first attempt got, as it would from DynamoDB.
+
 `pause(service, seconds)` holds every request of a service until the pause ends (then forwards them):
 "DynamoDB is unavailable for 13 s". Rules, pauses and counters are set in-process (`FaultProxy`) or
 over HTTP on the proxy itself: `POST /__faults__` `{"rules": [...], "seed": 7}`, `POST /__faults__/pause`
@@ -69,6 +73,8 @@ class Rule:
 @dataclass
 class FaultState:
     rules: list[Rule] = field(default_factory=list)
+    # TransactWriteItems answers by ClientRequestToken (DynamoDB's idempotent transactions, which moto lacks)
+    transactions: dict[str, tuple[int, list[tuple[str, str]], bytes]] = field(default_factory=dict)
     paused_until: dict[str, float] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
@@ -107,6 +113,16 @@ def name_request(headers: Any, method: str, path: str) -> tuple[str, str]:
         verb = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head", "POST": "Post"}.get(method, method)
         return service, f"{verb}{what}"
     return service, method
+
+
+def _transaction_token(service: str, operation: str, body: bytes) -> str | None:
+    if service != "dynamodb" or operation != "TransactWriteItems":
+        return None
+    try:
+        token = json.loads(body).get("ClientRequestToken")
+    except (ValueError, AttributeError):
+        return None
+    return token if isinstance(token, str) else None
 
 
 def _error_body(service: str, kind: str) -> tuple[int, str, bytes]:
@@ -190,7 +206,16 @@ class FaultProxy:
                     time.sleep(decision[1].timeout_s)  # holding the request is the fault being injected
                     self._reset()
                     return
-                status, headers, answer = proxy.forward(self.command, self.path, self.headers, body)
+                token = _transaction_token(service, operation, body)
+                with proxy.state.lock:
+                    remembered = proxy.state.transactions.get(token) if token else None
+                if remembered is not None:  # DynamoDB: the same token again is answered, not applied again
+                    status, headers, answer = remembered
+                else:
+                    status, headers, answer = proxy.forward(self.command, self.path, self.headers, body)
+                    if token and status == 200:
+                        with proxy.state.lock:
+                            proxy.state.transactions[token] = (status, headers, answer)
                 if kind == "lost_reply":
                     self._reset()
                     return

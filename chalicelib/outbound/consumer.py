@@ -5,8 +5,9 @@ For each job (Powertools `BatchProcessor`, partial batch responses):
 1. the channel policy (`policies.check_and_split`) is applied with the customer's latest message
    time: a refusal (e.g. `outside_24h_window`) is final - the message's delivery becomes
    `refused` with the code and reason, the agents of the conversation get a `delivery` frame;
-2. each part is claimed with a conditional marker item (`OUTBOX#<message>` / `PART#n`), sent with
-   `ChannelSender`, then marked `sent`: a redelivered job skips the parts already sent;
+2. each part is claimed with a conditional marker item (`OUTBOX#<message>` / `PART#n`) in the name of
+   the SQS message, sent with `ChannelSender`, then marked `sent`: a redelivered job skips the parts
+   already sent, and takes back a claim of its own that a failed attempt left (a duplicate job waits);
 3. a retryable failure (429, 5xx, network) before the last attempt releases the part, sets the
    record's visibility to an exponential backoff (`ApproximateReceiveCount`, at least the
    platform's Retry-After) and reports the record as failed, so SQS hands it back later;
@@ -142,7 +143,7 @@ class OutboundConsumer:
         secrets = self._secrets.for_channel(job.channel)
         platform_ids: list[str] = []
         for index, part in enumerate(parts):
-            claim = self._deliveries.claim_part(job.message_id, index, CLAIM_LEASE_SECONDS)
+            claim = self._deliveries.claim_part(job.message_id, index, CLAIM_LEASE_SECONDS, record.message_id)
             if claim == "sent":
                 if (known := self._deliveries.sent_platform_id(job.message_id, index)) is not None:
                     platform_ids.append(known)

@@ -6,7 +6,7 @@
 * Delivery state, on the message item: `delivery = {status, rank, error?, parts, platform_ids,
   attempts, updated_ms}`; platform receipts (delivered/read) only move it forward.
 * Send markers `OUTBOX#<message id>` / `PART#n`: a part is claimed before it is sent (with a
-  lease) and marked `sent` after, so a redelivered job never sends a part twice.
+  lease, by the SQS delivery of the job) and marked `sent` after, so a redelivered job never sends a part twice.
 * Platform message index `PLATFORMMSG#<channel>#<platform id>` -> our message, for receipts.
 """
 
@@ -137,22 +137,32 @@ class DeliveryStore:
 
     # -- send markers ------------------------------------------------------------------------
 
-    def claim_part(self, message_id: str, part: int, lease_seconds: int) -> ClaimResult:
-        """Take the right to send one part: `claimed`, or `sent` (done before), or `busy` (another sender)."""
+    def claim_part(self, message_id: str, part: int, lease_seconds: int, claimant: str) -> ClaimResult:
+        """Take the right to send one part: `claimed`, or `sent` (done before), or `busy` (another sender).
+
+        `claimant` names the delivery of the job that claims (its SQS message id). A claim it made itself
+        is its own again: when DynamoDB applied the claim but the reply was lost (the client's retry then
+        fails the condition), or when an attempt of the same SQS message failed after claiming and before
+        sending. Only another job (a duplicate enqueued for the same message) is told `busy`.
+        """
         now = ids.now_ms()
         item = {schema.PK: keys.outbound_part_pk(message_id), schema.SK: keys.outbound_part_sk(part),
-                "state": "sending", "lease_until_ms": now + lease_seconds * 1000,
+                "state": "sending", "lease_until_ms": now + lease_seconds * 1000, "claimant": claimant,
                 schema.TTL_ATTRIBUTE: now // 1000 + MARKER_TTL_SECONDS}
         try:
             self._table.put_item(
                 Item=encode(item),
-                ConditionExpression="attribute_not_exists(pk) OR (#state = :sending AND lease_until_ms < :now)",
+                ConditionExpression="attribute_not_exists(pk) OR (#state = :sending AND "
+                                    "(lease_until_ms < :now OR claimant = :claimant))",
                 ExpressionAttributeNames=names("state"),
-                ExpressionAttributeValues={":sending": encode_value("sending"), ":now": encode_value(now)},
+                ExpressionAttributeValues={":sending": encode_value("sending"), ":now": encode_value(now),
+                                           ":claimant": encode_value(claimant)},
             )
         except ConditionFailed:
             current = self._get(keys.outbound_part_pk(message_id), keys.outbound_part_sk(part), consistent=True)
-            return "sent" if current and current.get("state") == "sent" else "busy"
+            if current and current.get("state") == "sent":
+                return "sent"
+            return "claimed" if current and current.get("claimant") == claimant else "busy"
         return "claimed"
 
     def mark_part_sent(self, message_id: str, part: int, platform_message_id: str | None) -> None:

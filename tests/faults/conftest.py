@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # faults_support, shared by the modules here
 
 
 @pytest.fixture
@@ -24,3 +28,33 @@ def fault_proxy(aws_server: Any, moto_server: str, monkeypatch: pytest.MonkeyPat
     yield proxy
     proxy.stop()
     composition.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_platforms() -> Iterator[Any]:
+    """The platforms' send APIs (local/fake_platforms.py), where outbound replies land."""
+    from local.fake_platforms import FakePlatforms
+
+    server = FakePlatforms(port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def social_server(fault_proxy: Any, lam_server: Any, management_api: Any, fake_platforms: Any,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """The webhook channels configured (the adapters' test secrets, sends to the fake platforms), the bot on
+    (untrained: it hands each new conversation over to a human), the REST edge through Chalice's test client."""
+    from chalice.test import Client
+    from social.social_support import ROOT, SECRETS
+
+    fake_platforms.reset()
+    for name, value in {**SECRETS, **fake_platforms.config()}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BOT_ENABLED", "true")
+    from chalicelib import services as composition
+
+    composition.reset()
+    with Client(lam_server.app.app, stage_name="local", project_dir=str(ROOT)) as client:
+        yield {"client": client, "lam": lam_server, "api": management_api, "proxy": fault_proxy,
+               "fake": fake_platforms, "secrets": SECRETS}
