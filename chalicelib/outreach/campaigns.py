@@ -33,6 +33,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib import ids
+from chalicelib.core.events import CampaignRecipientChanged
 from chalicelib.core.models import DedupKey, Sender
 from chalicelib.errors import Conflict, DomainError, InvalidInput, NotFound
 from chalicelib.outreach.templates import ParamName, TemplateChoice, TemplateId
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_sqs import SQSClient
 
-    from chalicelib.core.events import MessageStored
+    from chalicelib.core.events import CampaignRecipientState, DeliveryChanged, MessageStored
     from chalicelib.outreach.consent import MarketingGate
     from chalicelib.outreach.contacts import ContactIndex
     from chalicelib.outreach.reach import Reach
@@ -247,9 +248,9 @@ class CampaignStore:
 
     # -- the customer's side: "you got campaign X" (their next message is its reply) ------------
 
-    def put_mark(self, customer_id: str, campaign_id: str, sent_ms: int) -> None:
+    def put_mark(self, customer_id: str, campaign_id: str, sent_ms: int, channel: str) -> None:
         item = {schema.PK: keys.customer_pk(customer_id), schema.SK: keys.campaign_mark_sk(campaign_id),
-                "campaign_id": campaign_id, "sent_ms": sent_ms,
+                "campaign_id": campaign_id, "sent_ms": sent_ms, "channel": channel,
                 schema.TTL_ATTRIBUTE: sent_ms // 1000 + MARK_TTL_SECONDS}
         self._table.put_item(Item=encode(item))
 
@@ -312,7 +313,8 @@ class SendRate:
 class Campaigns:
     def __init__(self, store: CampaignStore, rate: SendRate, contacts: ContactIndex, gate: MarketingGate,
                  templates: TemplateStore, reach: Reach, deliveries: DeliveryStore, sqs: SQSClient,
-                 queue_url: Callable[[], str], metrics: Metrics) -> None:
+                 queue_url: Callable[[], str], metrics: Metrics, publish: Callable[[object], None]) -> None:
+        self._publish = publish  # CampaignRecipientChanged, once per move of a recipient (the analytics report)
         self.store = store
         self._rate = rate
         self._contacts = contacts
@@ -397,7 +399,9 @@ class Campaigns:
         delivery = self._deliveries.delivery(recipient.conversation_id, recipient.seq) or {}
         status = delivery.get("status")
         if status in ("failed", "refused"):
-            return f"failed:{(delivery.get('error') or {}).get('code', status)}"
+            error = delivery.get("error")  # the consumer's {code, message}; a platform's failure receipt: its text
+            code = error.get("code") if isinstance(error, dict) else ("platform_failed" if error else None)
+            return f"failed:{code or status}"
         if status in ("delivered", "read", "sent"):
             return str(status)
         return "queued"  # still on the outbound queue
@@ -415,8 +419,26 @@ class Campaigns:
             return
         for mark in self.store.marks(message.sender.id):
             if int(mark.get("sent_ms", 0)) <= message.ts_ms:
-                self.store.mark_replied(mark["campaign_id"], message.sender.id, message.ts_ms)
+                if self.store.mark_replied(mark["campaign_id"], message.sender.id, message.ts_ms):
+                    self._report(mark["campaign_id"], message.sender.id, mark.get("channel") or message.channel,
+                                 "replied", conversation_id=message.conversation_id, ts_ms=message.ts_ms)
                 self.store.drop_mark(message.sender.id, mark["campaign_id"])
+
+    def on_delivery_changed(self, event: DeliveryChanged) -> None:
+        """A campaign message was delivered, read, or failed on its platform (once per move: see DeliveryChanged)."""
+        if event.campaign_id is None:
+            return
+        state: CampaignRecipientState = "failed" if event.status in ("failed", "refused") else (
+            "read" if event.status == "read" else "delivered")
+        self._report(event.campaign_id, event.customer_id, event.channel, state,
+                     reason=event.error_code if state == "failed" else None, conversation_id=event.conversation_id,
+                     ts_ms=event.ts_ms)
+
+    def _report(self, campaign_id: str, customer_id: str | None, channel: str, state: CampaignRecipientState, *,
+                reason: str | None = None, conversation_id: str | None = None, ts_ms: int | None = None) -> None:
+        self._publish(CampaignRecipientChanged(campaign_id=campaign_id, customer_id=customer_id, channel=channel,
+                                               state=state, reason=reason, conversation_id=conversation_id,
+                                               ts_ms=ts_ms if ts_ms is not None else ids.now_ms()))
 
     # -- the sweep: restart builds that stalled ------------------------------------------------
 
@@ -468,6 +490,9 @@ class Campaigns:
             existing = self.store.add_recipient(recipient)
             if existing is not None:  # this page ran before: send what is still waiting (the claim dedups)
                 recipient = existing
+            else:
+                self._report(campaign_id, contact.customer_id, campaign.channel, "skipped" if reason else "queued",
+                             reason=reason)
             if recipient.status == "queued":
                 index = recipient.index if recipient.index is not None else enqueued
                 jobs.append((CampaignJob(type="send", campaign_id=campaign_id, customer_id=contact.customer_id),
@@ -499,15 +524,22 @@ class Campaigns:
         if campaign is None or recipient is None:
             return "unknown"
         now = ids.now_ms()
-        if recipient.status not in ("queued", "sending") or (
-                recipient.status == "sending" and (recipient.lease_until_ms or 0) >= now):
+        if recipient.status not in ("queued", "sending"):
             return "done"
+        if recipient.status == "sending" and (recipient.lease_until_ms or 0) >= now:
+            # another attempt holds it (or one that died holding it): look again when its lease ends
+            self._sqs.send_message(QueueUrl=self._queue_url(), MessageBody=body, DelaySeconds=min(
+                MAX_DELAY_SECONDS, max(1, math.ceil(((recipient.lease_until_ms or now) - now) / 1000))))
+            return "leased"
         if campaign.status == "cancelled":
-            self.store.move_recipient(campaign_id, customer_id, "skipped", ("queued",), {"reason": "cancelled"})
+            if self.store.move_recipient(campaign_id, customer_id, "skipped", ("queued",), {"reason": "cancelled"}):
+                self._report(campaign_id, customer_id, campaign.channel, "skipped", reason="cancelled")
             return "cancelled"
         reason = self._refusal(campaign, customer_id)
         if reason is not None:  # they opted out (or withdrew consent) after the build
-            self.store.move_recipient(campaign_id, customer_id, "skipped", ("queued",), {"reason": reason}, now_ms=now)
+            if self.store.move_recipient(campaign_id, customer_id, "skipped", ("queued",), {"reason": reason},
+                                         now_ms=now):
+                self._report(campaign_id, customer_id, campaign.channel, "skipped", reason=reason)
             self._metrics.add_metric(name="CampaignRecipientsSkipped", unit="Count", value=1)
             return "skipped"
         wait_ms = self._rate.acquire(campaign.channel, campaign.rate, now)
@@ -519,6 +551,16 @@ class Campaigns:
                                          {"lease_until_ms": now + LEASE_MS}, now_ms=now):
             return "done"
         try:
+            return self._post(campaign, customer_id)
+        except Exception:
+            # a fault halfway (a throttled write, a timeout): let go of the claim so that the redelivery
+            # takes it at once and resumes; the message's dedup key keeps it posted once
+            self.store.move_recipient(campaign_id, customer_id, "queued", ("sending",))
+            raise
+
+    def _post(self, campaign: Campaign, customer_id: str) -> str:
+        campaign_id = campaign.campaign_id
+        try:
             dest = self._reach.destination(customer_id, campaign.channel)
             params = {k: v.replace("{customer_name}", dest.customer_name or "") for k, v in campaign.params.items()}
             composed = self._reach.compose(dest, choice=TemplateChoice(template_id=campaign.template_id, params=params))
@@ -527,16 +569,19 @@ class Campaigns:
                                          extra_meta={"outreach": "campaign", "campaign_id": campaign_id,
                                                      "marketing": composed.category == "marketing"})
         except DomainError as exc:
-            self.store.move_recipient(campaign_id, customer_id, "failed", ("sending",),
-                                      {"reason": exc.code, "error": exc.message[:500]})
+            if self.store.move_recipient(campaign_id, customer_id, "failed", ("sending",),
+                                         {"reason": exc.code, "error": exc.message[:500]}):
+                self._report(campaign_id, customer_id, campaign.channel, "failed", reason=exc.code)
             self._metrics.add_metric(name="CampaignRecipientsFailed", unit="Count", value=1)
             return "failed"
         message = result.message
         sent_ms = ids.now_ms()
-        self.store.put_mark(customer_id, campaign_id, sent_ms)
-        self.store.move_recipient(campaign_id, customer_id, "sent", ("sending",),
-                                  {"conversation_id": message.conversation_id, "seq": message.seq,
-                                   "message_id": message.message_id, "sent_ms": sent_ms, "mode": composed.mode})
+        self.store.put_mark(customer_id, campaign_id, sent_ms, campaign.channel)
+        if self.store.move_recipient(campaign_id, customer_id, "sent", ("sending",),
+                                     {"conversation_id": message.conversation_id, "seq": message.seq,
+                                      "message_id": message.message_id, "sent_ms": sent_ms, "mode": composed.mode}):
+            self._report(campaign_id, customer_id, campaign.channel, "sent", conversation_id=message.conversation_id,
+                         ts_ms=sent_ms)
         self._metrics.add_metric(name="CampaignMessagesSent", unit="Count", value=1)
         return "sent"
 
