@@ -18,7 +18,7 @@ after/before, tags, opted-in only) and starts it. Everything after that runs on 
    `sent`. The outbound pipeline delivers it; receipts move the message's delivery state. A batch of
    send jobs reads its campaigns and recipients in one BatchGetItem, the templates once, reserves
    its slots with one or two counter updates (unused ones are given back) and puts the jobs that
-   must wait back with one SendMessageBatch: about 20 AWS calls per recipient on this path (29 before).
+   must wait back with one SendMessageBatch: about 23 AWS calls per recipient on this path (29 before).
 3. **replies**: the customer's next message after the campaign marks their recipient `replied`.
 
 Every move of a recipient (queued, skipped, sent, failed, replied; delivered, read and failed from
