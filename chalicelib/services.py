@@ -18,10 +18,12 @@ from chalicelib.core.bus import EventBus, Subscriptions
 from chalicelib.core.events import (
     AgentAssigned,
     AgentReplied,
+    CampaignRecipientChanged,
     ConversationEnded,
     ConversationRated,
     ConversationResolved,
     ConversationTransferred,
+    DeliveryChanged,
     EscalatedOutOfHours,
     HandoffRequested,
     MessageStored,
@@ -331,6 +333,9 @@ class Services:
             SlaBreached: (analytics,),
             TicketCommented: (self.ticket_loop.on_ticket_commented,),
             TicketConfirmation: (analytics,),
+            # issue 16: a campaign's delivery report in the analytics stream (receipts and failures of its messages)
+            DeliveryChanged: (self.campaigns.on_delivery_changed,),
+            CampaignRecipientChanged: (analytics,),
         }
 
     # -- chat (WebSocket), conversations ---------------------------------------------------------
@@ -602,7 +607,7 @@ class Services:
         from chalicelib.webhooks.inbound import WebhookService
 
         return WebhookService(self.channel_secrets, self.identity_store, self.delivery_store, self.conversations,
-                              self.metrics, self.inbound_originals, self.webhook_replay_guard)
+                              self.metrics, self.inbound_originals, self.webhook_replay_guard, self.bus.publish)
 
     @once
     def inbound_originals(self) -> OriginalTexts:
@@ -633,7 +638,7 @@ class Services:
 
         return OutboundConsumer(self.delivery_store, ChannelSender(), self.channel_secrets, self.sqs,
                                 self.queue_url, f"{queue_name()}-dlq", self.notifier, self.metrics,
-                                fallback=self.window_fallback)
+                                fallback=self.window_fallback, publish=self.bus.publish)
 
     @once
     def customers(self) -> CustomerService:
@@ -823,7 +828,7 @@ class Services:
 
         return Campaigns(CampaignStore(self.table), SendRate(self.table), self.contact_index, self.marketing_gate,
                          self.templates, self.reach, self.delivery_store, self.sqs,
-                         lambda: self.queue_url(campaign_queue_name()), self.metrics)
+                         lambda: self.queue_url(campaign_queue_name()), self.metrics, self.bus.publish)
 
     @once
     def outreach_sweep(self) -> OutreachSweep:

@@ -216,6 +216,23 @@ class TicketConfirmationEvent(BaseEvent):
     outcome: Literal["asked", "confirmed", "reopened"]
 
 
+class CampaignRecipientEvent(BaseEvent):
+    """Issue 16: a campaign recipient's state changed (queued, skipped, sent, delivered, read, failed, replied).
+
+    One event per recipient and state (the id is derived from the campaign, the customer's pseudonym
+    and the state). ``conversation_id`` is the campaign message's conversation once it exists, else
+    the campaign id (as ``ticket_change`` falls back to the ticket id). ``reason``: why a recipient was
+    skipped or failed (a code, never text from the customer).
+    """
+
+    event_type: Literal["campaign_recipient"] = "campaign_recipient"
+    natural_key: ClassVar[tuple[str, ...]] = ("campaign_id", "customer_pid", "campaign_state")
+    free_text_fields: ClassVar[tuple[str, ...]] = ("reason",)
+    campaign_id: str = Field(min_length=1, max_length=128)
+    campaign_state: Literal["queued", "skipped", "sent", "delivered", "read", "failed", "replied"]
+    reason: str | None = Field(default=None, max_length=1000)
+
+
 InteractionEvent = Annotated[
     MessageIn
     | MessageOut
@@ -231,7 +248,8 @@ InteractionEvent = Annotated[
     | Nps
     | TicketChange
     | SlaBreach
-    | TicketConfirmationEvent,
+    | TicketConfirmationEvent
+    | CampaignRecipientEvent,
     Field(discriminator="event_type"),
 ]
 
@@ -253,6 +271,7 @@ EVENT_TYPES: dict[str, type[BaseEvent]] = {
         TicketChange,
         SlaBreach,
         TicketConfirmationEvent,
+        CampaignRecipientEvent,
     )
 }
 
@@ -312,4 +331,6 @@ COLUMNS: dict[str, str] = {
     "priority": "VARCHAR",
     "kind": "VARCHAR",
     "outcome": "VARCHAR",  # issue 16: ticket_confirmation
+    "campaign_id": "VARCHAR",  # issue 16: campaign_recipient
+    "campaign_state": "VARCHAR",
 }

@@ -495,6 +495,24 @@ class CsatByHandling(BaseModel):
     satisfied_rate: float | None = None
 
 
+class CampaignDelivery(BaseModel):
+    """Issue 16: one campaign's delivery report on one channel (recipients whose state changed in the window)."""
+
+    campaign_id: str
+    channel: str
+    queued: int = 0
+    skipped: int = 0
+    sent: int = 0
+    delivered: int = 0  # delivered or read
+    read: int = 0
+    failed: int = 0
+    replied: int = 0
+    delivery_rate: float | None = None
+    read_rate: float | None = None
+    reply_rate: float | None = None
+    failure_rate: float | None = None  # failed over those sent or failed before they could be
+
+
 class KpiReport(BaseModel):
     """All KPIs for one report window."""
 
@@ -518,6 +536,7 @@ class KpiReport(BaseModel):
     daily_trends: list[DailyTrend] = Field(default_factory=list)
     ticket_confirmation: TicketConfirmationKpi = Field(default_factory=TicketConfirmationKpi)
     csat_by_handling: list[CsatByHandling] = Field(default_factory=list)
+    campaign_delivery: list[CampaignDelivery] = Field(default_factory=list)
 
 
 def _as_utc(value: object) -> object:
@@ -549,6 +568,7 @@ KPI_QUERIES: dict[str, tuple[str, type[BaseModel], bool, Callable[[Any], Any] | 
     # issue 16
     "ticket_confirmation": ("ticket_confirmation", TicketConfirmationKpi, False, None),
     "csat_by_handling": ("csat_by_handling", CsatByHandling, True, lambda r: r.handling),
+    "campaign_delivery": ("campaign_delivery", CampaignDelivery, True, lambda r: (r.campaign_id, r.channel)),
 }
 
 

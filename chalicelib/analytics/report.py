@@ -271,6 +271,9 @@ def render_report(
             ),
             *[_tile(f"CSAT ({row.handling.replace('_', ' ')})", _fmt(row.avg_score) + " / 5",
                     f"{row.responses} responses") for row in k.csat_by_handling],
+            *[_tile(f"Campaign {row.campaign_id} ({row.channel}) replies", _fmt(row.reply_rate, "pct"),
+                    f"{row.sent} sent, {row.delivered} delivered, {row.read} read, {row.failed} failed")
+              for row in k.campaign_delivery],
         ]
     )
     html = [

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
@@ -24,6 +25,7 @@ from chalicelib.channels.registry import ALL_CHANNELS
 from chalicelib.core.events import (
     AgentAssigned,
     AgentReplied,
+    CampaignRecipientChanged,
     ConversationEnded,
     ConversationEvent,
     ConversationRated,
@@ -88,6 +90,12 @@ class InteractionSubscriber:
     # -- everything else ---------------------------------------------------------------------
 
     def on_event(self, event: object) -> None:
+        if isinstance(event, CampaignRecipientChanged) and event.customer_id is None and event.conversation_id:
+            customer_id = self._customer(event.conversation_id)  # a receipt knows the message, not its customer
+            if customer_id is None:
+                logger.warning("no customer for conversation; campaign event skipped")
+                return
+            event = replace(event, customer_id=customer_id)
         for record in interaction_records(event):
             self._emit(record)
 
@@ -126,6 +134,13 @@ def interaction_records(event: object) -> list[dict[str, Any]]:
         return [{"ts": ids.iso_from_ms(event.ts_ms), "conversation_id": event.conversation_id,
                  "customer_id": event.customer_id, "ticket_id": event.ticket_id, "event_type": "ticket_confirmation",
                  "channel": event.channel if event.channel in ALL_CHANNELS else "generic", "outcome": event.outcome}]
+    if isinstance(event, CampaignRecipientChanged):  # issue 16: the campaign's delivery report
+        if not event.customer_id:
+            return []
+        return [{"ts": ids.iso_from_ms(event.ts_ms), "conversation_id": event.conversation_id or event.campaign_id,
+                 "customer_id": event.customer_id, "event_type": "campaign_recipient",
+                 "channel": event.channel if event.channel in ALL_CHANNELS else "generic",
+                 "campaign_id": event.campaign_id, "campaign_state": event.state, "reason": event.reason}]
     if not isinstance(event, ConversationEvent):
         return []
     common = {"ts": ids.iso_from_ms(event.ts_ms), "conversation_id": event.conversation_id,

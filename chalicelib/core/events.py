@@ -161,6 +161,51 @@ class TicketConfirmation:
     outcome: TicketLoopOutcome
 
 
+# -- issue 16: outreach campaigns and what became of their messages --------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryChanged:
+    """A sent message's delivery moved forward (a platform receipt, or the outbound consumer's final
+    `failed` / `refused`): published once per move, by whoever made the conditional write that moved it.
+
+    `campaign_id`: the campaign the message belongs to (its `meta`), if any. `error_code`: why it
+    failed (the consumer's error code, or `platform_failed` for a platform's failure receipt).
+    """
+
+    conversation_id: str
+    seq: int
+    message_id: str | None
+    channel: str
+    status: str  # delivered | read | failed | refused
+    ts_ms: int
+    customer_id: str | None = None
+    campaign_id: str | None = None
+    error_code: str | None = None
+
+
+CampaignRecipientState = Literal["queued", "skipped", "sent", "delivered", "read", "failed", "replied"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CampaignRecipientChanged:
+    """A campaign recipient moved to `state` (published once per move, after the conditional write).
+
+    `reason`: why a recipient was skipped (`opted_out`, `not_in_segment`, ...) or failed (`no_identity_on_channel`,
+    a platform's error code, ...). `conversation_id`: where the campaign message went, once it exists
+    (the reply's conversation for `replied`); `customer_id` None: the conversation's customer.
+    """
+
+    campaign_id: str
+    customer_id: str | None
+    channel: str
+    state: CampaignRecipientState
+    ts_ms: int
+    reason: str | None = None
+    conversation_id: str | None = None
+
+
 DomainEvent = (MessageStored | HandoffRequested | EscalatedOutOfHours | AgentAssigned | AgentReplied
                | ConversationTransferred | ConversationResolved | ConversationEnded | ConversationRated
-               | TicketChanged | SlaBreached | TicketCommented | TicketConfirmation)
+               | TicketChanged | SlaBreached | TicketCommented | TicketConfirmation | DeliveryChanged
+               | CampaignRecipientChanged)

@@ -42,13 +42,17 @@ class LanguageResolver:
         conversation = self._conversations.get_conversation(conversation_id)
         return self.for_customer(conversation.customer_id, skip=conversation_id) if conversation else self._default
 
-    def for_customer(self, customer_id: str, *, skip: str | None = None) -> str:
-        """The language of the customer's latest conversations that tell, else of their profile."""
-        for conversation in self._conversations.list_customer_conversations(customer_id,
-                                                                            limit=LOOKBACK_CONVERSATIONS + 1):
+    def for_customer(self, customer_id: str, *, skip: str | None = None,
+                     known: tuple[list[Conversation], Customer | None] | None = None) -> str:
+        """The language of the customer's latest conversations that tell, else of their profile.
+
+        `known`: their latest conversations (newest first) and profile, when the caller has just read them."""
+        latest = known[0][:LOOKBACK_CONVERSATIONS + 1] if known is not None else \
+            self._conversations.list_customer_conversations(customer_id, limit=LOOKBACK_CONVERSATIONS + 1)
+        for conversation in latest:
             if conversation.conversation_id != skip and (spoken := self._spoken_in(conversation.conversation_id)):
                 return spoken
-        customer = self._conversations.get_customer(customer_id)
+        customer = known[1] if known is not None else self._conversations.get_customer(customer_id)
         language = customer.language if customer else None
         return language if language is not None and language in self._supported else self._default
 

@@ -33,6 +33,7 @@ from chalicelib.channels.policies import check_and_split
 from chalicelib.channels.registry import spec_for
 from chalicelib.outbound.models import OutboundJob
 from chalicelib.realtime import frames
+from chalicelib.store.delivery_store import delivery_changed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,7 +84,9 @@ class OutboundConsumer:
     def __init__(self, deliveries: DeliveryStore, sender: ChannelSender, secrets: ChannelSecrets, sqs: SQSClient,
                  queue_url: Callable[[str], str], dlq_name: str, notifier: Notifier, metrics: Metrics,
                  max_attempts: int = MAX_ATTEMPTS,
-                 fallback: Callable[[OutboundJob, PolicyViolation], OutboundJob | None] | None = None) -> None:
+                 fallback: Callable[[OutboundJob, PolicyViolation], OutboundJob | None] | None = None,
+                 publish: Callable[[object], None] | None = None) -> None:
+        self._publish = publish  # DeliveryChanged, once per message that failed or was refused
         # fallback (issue 16): the template that goes instead when the window refuses free text
         self._fallback = fallback
         self._deliveries = deliveries
@@ -209,7 +212,8 @@ class OutboundConsumer:
 
     def _refuse(self, job: OutboundJob, exc: PolicyViolation) -> None:
         error = {"code": exc.code, "message": exc.reason}
-        self._deliveries.set_delivery(job.conversation_id, job.seq, "refused", channel=job.channel, error=error)
+        self._finished(job, self._deliveries.finish_delivery(job.conversation_id, job.seq, "refused",
+                                                             channel=job.channel, error=error), exc.code)
         self._notify_agents(job, "refused", error)
         self._metrics.add_metric(name="OutboundRefused", unit="Count", value=1)
         logger.warning("outbound message refused by channel policy", extra={"message_id": job.message_id,
@@ -217,12 +221,17 @@ class OutboundConsumer:
 
     def _fail(self, job: OutboundJob, error: dict[str, Any], attempt: int, body: str) -> None:
         self._dead_letter(body, error, attempt)
-        self._deliveries.set_delivery(job.conversation_id, job.seq, "failed", channel=job.channel, error=error,
-                                      attempts=attempt)
+        self._finished(job, self._deliveries.finish_delivery(job.conversation_id, job.seq, "failed",
+                                                             channel=job.channel, error=error, attempts=attempt),
+                       str(error.get("code") or "failed"))
         self._notify_agents(job, "failed", error)
         self._metrics.add_metric(name="OutboundFailed", unit="Count", value=1)
         logger.error("outbound message failed", extra={"message_id": job.message_id, "channel": job.channel,
                                                        "attempt": attempt, "error": error})
+
+    def _finished(self, job: OutboundJob, moved: dict[str, Any] | None, code: str) -> None:
+        if moved is not None and self._publish is not None:  # a redelivered job finds it final: nothing new
+            self._publish(delivery_changed(moved, job.channel, customer_id=job.customer_id, error_code=code))
 
     def _dead_letter(self, body: str, error: dict[str, Any], attempt: int) -> None:
         try:

@@ -12,11 +12,18 @@ after/before, tags, opted-in only) and starts it. Everything after that runs on 
    campaign's is a duplicate and does nothing, and the minute's sweep restarts a build that stalled.
 2. **send** jobs ask the channel's rate limiter (`SendRate`: a counter per channel and rate window
    in DynamoDB, shared by every campaign and consumer) for a slot; without one the job is put back
-   with the window's remaining delay. With a slot, the recipient is claimed (`queued` -> `sending`,
-   with a lease), asked `MarketingGate` again (they may have opted out since), and the template is
-   posted into their conversation (`Reach`, dedup key `campaign#<id>#<customer>`), then marked
-   `sent`. The outbound pipeline delivers it; receipts move the message's delivery state.
+   with the window's remaining delay. With a slot, `MarketingGate` is asked again (they may have
+   opted out since), the recipient is claimed (`queued` -> `sending`, with a lease), and the template
+   is posted into their conversation (`Reach`, dedup key `campaign#<id>#<customer>`), then marked
+   `sent`. The outbound pipeline delivers it; receipts move the message's delivery state. A batch of
+   send jobs reads its campaigns and recipients in one BatchGetItem, the templates once, reserves
+   its slots with one or two counter updates (unused ones are given back) and puts the jobs that
+   must wait back with one SendMessageBatch: about 23 AWS calls per recipient on this path (29 before).
 3. **replies**: the customer's next message after the campaign marks their recipient `replied`.
+
+Every move of a recipient (queued, skipped, sent, failed, replied; delivered, read and failed from
+the platform's receipts, `DeliveryChanged`) is published once as `CampaignRecipientChanged`, which
+analytics turns into the `campaign_recipient` events of the delivery report.
 
 `report` counts recipients by stage: queued, sent, delivered, read, failed (with reasons),
 replied, skipped (with reasons).
@@ -26,6 +33,9 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -33,6 +43,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib import ids
+from chalicelib.core.events import CampaignRecipientChanged
 from chalicelib.core.models import DedupKey, Sender
 from chalicelib.errors import Conflict, DomainError, InvalidInput, NotFound
 from chalicelib.outreach.templates import ParamName, TemplateChoice, TemplateId
@@ -50,11 +61,11 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_sqs import SQSClient
 
-    from chalicelib.core.events import MessageStored
+    from chalicelib.core.events import CampaignRecipientState, DeliveryChanged, MessageStored
     from chalicelib.outreach.consent import MarketingGate
     from chalicelib.outreach.contacts import ContactIndex
     from chalicelib.outreach.reach import Reach
-    from chalicelib.outreach.templates import TemplateStore
+    from chalicelib.outreach.templates import MessageTemplate, TemplateStore
     from chalicelib.store.delivery_store import DeliveryStore
     from chalicelib.store.table import Table
 
@@ -201,6 +212,21 @@ class CampaignStore:
             return self.recipient(recipient.campaign_id, recipient.customer_id)
         return None
 
+    def prefetch(self, campaign_ids: set[str], recipients: set[tuple[str, str]]
+                 ) -> tuple[dict[str, Campaign | None], dict[tuple[str, str], Recipient | None]]:
+        """Campaigns and recipients in one BatchGetItem (consistent): a batch of send jobs reads them once."""
+        wanted = [self._meta_key(c) for c in sorted(campaign_ids)]
+        wanted += [self._recipient_key(c, r) for c, r in sorted(recipients)]
+        campaigns: dict[str, Campaign | None] = dict.fromkeys(campaign_ids)
+        found: dict[tuple[str, str], Recipient | None] = dict.fromkeys(recipients)
+        for offset in range(0, len(wanted), 100):  # BatchGetItem's limit
+            for item in self._table.batch_get(wanted[offset:offset + 100]):
+                if item.get("type") == "campaign":
+                    campaigns[item["campaign_id"]] = Campaign.model_validate(item)
+                elif item.get("type") == "recipient":
+                    found[(item["campaign_id"], item["customer_id"])] = Recipient.model_validate(item)
+        return campaigns, found
+
     def recipient(self, campaign_id: str, customer_id: str) -> Recipient | None:
         item = self._table.get(self._recipient_key(campaign_id, customer_id), consistent=True)
         return Recipient.model_validate(item) if item else None
@@ -247,9 +273,9 @@ class CampaignStore:
 
     # -- the customer's side: "you got campaign X" (their next message is its reply) ------------
 
-    def put_mark(self, customer_id: str, campaign_id: str, sent_ms: int) -> None:
+    def put_mark(self, customer_id: str, campaign_id: str, sent_ms: int, channel: str) -> None:
         item = {schema.PK: keys.customer_pk(customer_id), schema.SK: keys.campaign_mark_sk(campaign_id),
-                "campaign_id": campaign_id, "sent_ms": sent_ms,
+                "campaign_id": campaign_id, "sent_ms": sent_ms, "channel": channel,
                 schema.TTL_ATTRIBUTE: sent_ms // 1000 + MARK_TTL_SECONDS}
         self._table.put_item(Item=encode(item))
 
@@ -292,27 +318,66 @@ class SendRate:
 
     def acquire(self, channel: str, rate_per_minute: int, now_ms: int) -> int:
         """0 if a send may go now (and it is counted), else the milliseconds until the next window."""
+        granted, wait_ms = self.reserve(channel, rate_per_minute, now_ms, 1)
+        return 0 if granted else wait_ms
+
+    def reserve(self, channel: str, rate_per_minute: int, now_ms: int, wanted: int) -> tuple[int, int]:
+        """Up to `wanted` sends in the current window, counted at once: (granted, 0), or (0, ms to the next window).
+
+        One conditional update takes them all when they fit; when they do not, the counter it found says
+        how many still do, and a second update takes those (a batch of sends costs one or two writes)."""
         window_ms, limit = self.window(rate_per_minute)
         window = now_ms // window_ms
         pk, sk = keys.send_rate_key(channel, window)
+        wanted = min(wanted, limit)
+        for _ in range(3):  # others take slots of the same window meanwhile
+            try:
+                self._table.update_item(
+                    Key=encode({schema.PK: pk, schema.SK: sk}), UpdateExpression="ADD used :n SET expires_at = :ttl",
+                    ConditionExpression="attribute_not_exists(used) OR used <= :most",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    ExpressionAttributeValues={":n": encode_value(wanted), ":most": encode_value(limit - wanted),
+                                               ":ttl": encode_value(now_ms // 1000 + 3600)})
+            except ConditionFailed as failed:
+                wanted = limit - int((failed.item or {}).get("used", limit))
+                if wanted <= 0:
+                    break
+                continue
+            return wanted, 0
+        return 0, (window + 1) * window_ms - now_ms
+
+    def give_back(self, channel: str, window: int, slots: int) -> None:
+        """Return reserved sends that were not made (the window's counter goes down by `slots`)."""
+        pk, sk = keys.send_rate_key(channel, window)
         try:
-            self._table.update_item(
-                Key=encode({schema.PK: pk, schema.SK: sk}), UpdateExpression="ADD used :one SET expires_at = :ttl",
-                ConditionExpression="attribute_not_exists(used) OR used < :limit",
-                ExpressionAttributeValues={":one": encode_value(1), ":limit": encode_value(limit),
-                                           ":ttl": encode_value(now_ms // 1000 + 3600)})
+            self._table.update_item(Key=encode({schema.PK: pk, schema.SK: sk}), UpdateExpression="ADD used :n",
+                                    ConditionExpression="used >= :slots",
+                                    ExpressionAttributeValues={":n": encode_value(-slots),
+                                                               ":slots": encode_value(slots)})
         except ConditionFailed:
-            return (window + 1) * window_ms - now_ms
-        return 0
+            return
 
 
 # -- the service ---------------------------------------------------------------------------------
 
 
+@dataclass
+class _Batch:
+    """What one batch of send jobs reads and reserves once: campaigns, recipients, templates, send slots."""
+
+    campaigns: dict[str, Campaign | None]
+    recipients: dict[tuple[str, str], Recipient | None]
+    sends_left: Counter[tuple[str, int]]  # (channel, rate) -> send jobs of the batch not yet started
+    slots: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)  # -> (window, slots left)
+    templates: list[MessageTemplate] | None = None
+    later: list[tuple[str, str, int]] = field(default_factory=list)  # (record id, body, delay s) to put back
+
+
 class Campaigns:
     def __init__(self, store: CampaignStore, rate: SendRate, contacts: ContactIndex, gate: MarketingGate,
                  templates: TemplateStore, reach: Reach, deliveries: DeliveryStore, sqs: SQSClient,
-                 queue_url: Callable[[], str], metrics: Metrics) -> None:
+                 queue_url: Callable[[], str], metrics: Metrics, publish: Callable[[object], None]) -> None:
+        self._publish = publish  # CampaignRecipientChanged, once per move of a recipient (the analytics report)
         self.store = store
         self._rate = rate
         self._contacts = contacts
@@ -323,6 +388,7 @@ class Campaigns:
         self._sqs = sqs
         self._queue_url = queue_url
         self._metrics = metrics
+        self._local = threading.local()  # the batch being handled by this thread (the local stack runs many)
 
     # -- REST-facing ---------------------------------------------------------------------------
 
@@ -397,7 +463,9 @@ class Campaigns:
         delivery = self._deliveries.delivery(recipient.conversation_id, recipient.seq) or {}
         status = delivery.get("status")
         if status in ("failed", "refused"):
-            return f"failed:{(delivery.get('error') or {}).get('code', status)}"
+            error = delivery.get("error")  # the consumer's {code, message}; a platform's failure receipt: its text
+            code = error.get("code") if isinstance(error, dict) else ("platform_failed" if error else None)
+            return f"failed:{code or status}"
         if status in ("delivered", "read", "sent"):
             return str(status)
         return "queued"  # still on the outbound queue
@@ -415,8 +483,26 @@ class Campaigns:
             return
         for mark in self.store.marks(message.sender.id):
             if int(mark.get("sent_ms", 0)) <= message.ts_ms:
-                self.store.mark_replied(mark["campaign_id"], message.sender.id, message.ts_ms)
+                if self.store.mark_replied(mark["campaign_id"], message.sender.id, message.ts_ms):
+                    self._report(mark["campaign_id"], message.sender.id, mark.get("channel") or message.channel,
+                                 "replied", conversation_id=message.conversation_id, ts_ms=message.ts_ms)
                 self.store.drop_mark(message.sender.id, mark["campaign_id"])
+
+    def on_delivery_changed(self, event: DeliveryChanged) -> None:
+        """A campaign message was delivered, read, or failed on its platform (once per move: see DeliveryChanged)."""
+        if event.campaign_id is None:
+            return
+        state: CampaignRecipientState = "failed" if event.status in ("failed", "refused") else (
+            "read" if event.status == "read" else "delivered")
+        self._report(event.campaign_id, event.customer_id, event.channel, state,
+                     reason=event.error_code if state == "failed" else None, conversation_id=event.conversation_id,
+                     ts_ms=event.ts_ms)
+
+    def _report(self, campaign_id: str, customer_id: str | None, channel: str, state: CampaignRecipientState, *,
+                reason: str | None = None, conversation_id: str | None = None, ts_ms: int | None = None) -> None:
+        self._publish(CampaignRecipientChanged(campaign_id=campaign_id, customer_id=customer_id, channel=channel,
+                                               state=state, reason=reason, conversation_id=conversation_id,
+                                               ts_ms=ts_ms if ts_ms is not None else ids.now_ms()))
 
     # -- the sweep: restart builds that stalled ------------------------------------------------
 
@@ -436,8 +522,102 @@ class Campaigns:
 
     def handle_batch(self, event: dict[str, Any], context: LambdaContext | None = None) -> PartialItemFailureResponse:
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return process_partial_response(event=event, record_handler=self.process, processor=processor,
-                                        context=context)
+        batch = self._local.batch = self._prefetch(event)
+        try:
+            response = process_partial_response(event=event, record_handler=self.process, processor=processor,
+                                                context=context)
+        finally:
+            self._local.batch = None
+            if batch is not None:
+                self._give_back(batch)
+        if batch is not None and batch.later:  # a job not put back is reported failed: SQS delivers it again
+            reported = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+            response["batchItemFailures"].extend({"itemIdentifier": record_id} for record_id in
+                                                 sorted(self._send_later(batch) - reported))
+        return response
+
+    def _prefetch(self, event: dict[str, Any]) -> _Batch | None:
+        """The batch's send jobs' campaigns and recipients in one read (None: each job reads its own)."""
+        sends: set[tuple[str, str]] = set()
+        for record in event.get("Records") or []:
+            try:
+                job = CampaignJob.model_validate_json(record.get("body") or "")
+            except ValidationError:
+                continue
+            if job.type == "send" and job.customer_id:
+                sends.add((job.campaign_id, job.customer_id))
+        if not sends:
+            return None
+        try:
+            campaigns, recipients = self.store.prefetch({c for c, _ in sends}, sends)
+        except Exception:  # a throttled read: the jobs read one by one instead
+            logger.exception("campaign batch prefetch failed")
+            return None
+        left: Counter[tuple[str, int]] = Counter()
+        for campaign_id, _ in sends:
+            if (campaign := campaigns.get(campaign_id)) is not None:
+                left[(campaign.channel, campaign.rate)] += 1
+        return _Batch(campaigns, recipients, left)
+
+    def _give_back(self, batch: _Batch) -> None:
+        """Slots reserved for sends of this batch that were not made (skipped, duplicates) go back."""
+        now = ids.now_ms()
+        for (channel, rate), (window, left) in batch.slots.items():
+            if left > 0 and now // self._rate.window(rate)[0] == window:
+                try:
+                    self._rate.give_back(channel, window, left)
+                except Exception:  # the window closes on its own: the slots are only lost for it
+                    logger.exception("could not give back campaign send slots")
+
+    def _unused_slot(self, campaign: Campaign, now: int) -> None:
+        """A slot taken for a send that is not made goes back to the batch's reservation (given back at its end)."""
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        key = (campaign.channel, campaign.rate)
+        window = now // self._rate.window(campaign.rate)[0]
+        if batch is not None and key in batch.slots and batch.slots[key][0] == window:
+            batch.slots[key] = (window, batch.slots[key][1] + 1)
+
+    def _later(self, body: str, wait_ms: int, record_id: str | None) -> None:
+        """The job again after `wait_ms`: in a batch, with the batch's others in one SendMessageBatch at its end."""
+        delay = min(MAX_DELAY_SECONDS, max(1, math.ceil(wait_ms / 1000)))
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is None or record_id is None:
+            self._sqs.send_message(QueueUrl=self._queue_url(), MessageBody=body, DelaySeconds=delay)
+        else:
+            batch.later.append((record_id, body, delay))
+
+    def _send_later(self, batch: _Batch) -> set[str]:
+        """Put the batch's waiting jobs back on the queue; the records whose job could not be put back."""
+        failed: set[str] = set()
+        for offset in range(0, len(batch.later), 10):
+            chunk = batch.later[offset:offset + 10]
+            entries = [{"Id": str(n), "MessageBody": body, "DelaySeconds": delay}
+                       for n, (_, body, delay) in enumerate(chunk)]
+            try:
+                answer = self._sqs.send_message_batch(QueueUrl=self._queue_url(), Entries=entries)  # type: ignore[arg-type]
+            except Exception:
+                logger.exception("could not put campaign jobs back; SQS delivers them again")
+                failed.update(record_id for record_id, _, _ in chunk)
+                continue
+            failed.update(chunk[int(f["Id"])][0] for f in answer.get("Failed", []))
+        return failed
+
+    def _slot(self, campaign: Campaign, now: int, wanted: int) -> int:
+        """0 if this send may go now (counted against the channel's rate), else the ms until the next window.
+
+        In a batch, the first send of a channel reserves slots for the batch's other sends at once."""
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is None:
+            return self._rate.acquire(campaign.channel, campaign.rate, now)
+        key = (campaign.channel, campaign.rate)
+        window = now // self._rate.window(campaign.rate)[0]
+        held_window, left = batch.slots.get(key, (window, 0))
+        if held_window == window and left > 0:
+            batch.slots[key] = (window, left - 1)
+            return 0
+        granted, wait_ms = self._rate.reserve(campaign.channel, campaign.rate, now, max(1, wanted))
+        batch.slots[key] = (window, max(0, granted - 1))
+        return 0 if granted else wait_ms
 
     def process(self, record: SQSRecord) -> str:
         try:
@@ -447,7 +627,7 @@ class Campaigns:
             return "malformed"
         if job.type == "build":
             return self.build_page(job.campaign_id, job.step or 0)
-        return self.send_one(job.campaign_id, job.customer_id or "", record.body)
+        return self.send_one(job.campaign_id, job.customer_id or "", record.body, record.message_id)
 
     def build_page(self, campaign_id: str, step: int) -> str:
         campaign = self.store.get(campaign_id)
@@ -468,6 +648,9 @@ class Campaigns:
             existing = self.store.add_recipient(recipient)
             if existing is not None:  # this page ran before: send what is still waiting (the claim dedups)
                 recipient = existing
+            else:
+                self._report(campaign_id, contact.customer_id, campaign.channel, "skipped" if reason else "queued",
+                             reason=reason)
             if recipient.status == "queued":
                 index = recipient.index if recipient.index is not None else enqueued
                 jobs.append((CampaignJob(type="send", campaign_id=campaign_id, customer_id=contact.customer_id),
@@ -493,50 +676,86 @@ class Campaigns:
             return "not_in_segment"
         return self._gate.refusal(customer_id, campaign.channel, opted_in_only=campaign.segment.opted_in_only)
 
-    def send_one(self, campaign_id: str, customer_id: str, body: str) -> str:
-        campaign = self.store.get(campaign_id)
-        recipient = self.store.recipient(campaign_id, customer_id)
+    def send_one(self, campaign_id: str, customer_id: str, body: str, record_id: str | None = None) -> str:
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is not None and campaign_id in batch.campaigns:
+            campaign = batch.campaigns[campaign_id]
+        else:
+            campaign = self.store.get(campaign_id)
+        if batch is not None and (campaign_id, customer_id) in batch.recipients:
+            recipient = batch.recipients.pop((campaign_id, customer_id))  # a second job of it in the batch reads again
+        else:
+            recipient = self.store.recipient(campaign_id, customer_id)
         if campaign is None or recipient is None:
             return "unknown"
+        wanted = 1
+        if batch is not None:  # this send and the batch's later ones of the same channel and rate
+            wanted = batch.sends_left[(campaign.channel, campaign.rate)]
+            batch.sends_left[(campaign.channel, campaign.rate)] -= 1
         now = ids.now_ms()
-        if recipient.status not in ("queued", "sending") or (
-                recipient.status == "sending" and (recipient.lease_until_ms or 0) >= now):
+        if recipient.status not in ("queued", "sending"):
             return "done"
+        if recipient.status == "sending" and (recipient.lease_until_ms or 0) >= now:
+            # another attempt holds it (or one that died holding it): look again when its lease ends
+            self._later(body, (recipient.lease_until_ms or now) - now, record_id)
+            return "leased"
         if campaign.status == "cancelled":
-            self.store.move_recipient(campaign_id, customer_id, "skipped", ("queued",), {"reason": "cancelled"})
+            if self.store.move_recipient(campaign_id, customer_id, "skipped", ("queued",), {"reason": "cancelled"}):
+                self._report(campaign_id, customer_id, campaign.channel, "skipped", reason="cancelled")
             return "cancelled"
+        # the rate first: a job that must wait costs no more reads (it comes back in the next window)
+        wait_ms = self._slot(campaign, now, wanted)
+        if wait_ms:
+            self._later(body, wait_ms, record_id)
+            return "paced"
         reason = self._refusal(campaign, customer_id)
         if reason is not None:  # they opted out (or withdrew consent) after the build
-            self.store.move_recipient(campaign_id, customer_id, "skipped", ("queued",), {"reason": reason}, now_ms=now)
+            self._unused_slot(campaign, now)
+            if self.store.move_recipient(campaign_id, customer_id, "skipped", ("queued",), {"reason": reason},
+                                         now_ms=now):
+                self._report(campaign_id, customer_id, campaign.channel, "skipped", reason=reason)
             self._metrics.add_metric(name="CampaignRecipientsSkipped", unit="Count", value=1)
             return "skipped"
-        wait_ms = self._rate.acquire(campaign.channel, campaign.rate, now)
-        if wait_ms:
-            self._sqs.send_message(QueueUrl=self._queue_url(), MessageBody=body,
-                                   DelaySeconds=min(MAX_DELAY_SECONDS, max(1, math.ceil(wait_ms / 1000))))
-            return "paced"
         if not self.store.move_recipient(campaign_id, customer_id, "sending", ("queued",),
                                          {"lease_until_ms": now + LEASE_MS}, now_ms=now):
+            self._unused_slot(campaign, now)
             return "done"
+        try:
+            return self._post(campaign, customer_id)
+        except Exception:
+            # a fault halfway (a throttled write, a timeout): let go of the claim so that the redelivery
+            # takes it at once and resumes; the message's dedup key keeps it posted once
+            self.store.move_recipient(campaign_id, customer_id, "queued", ("sending",))
+            raise
+
+    def _post(self, campaign: Campaign, customer_id: str) -> str:
+        campaign_id = campaign.campaign_id
         try:
             dest = self._reach.destination(customer_id, campaign.channel)
             params = {k: v.replace("{customer_name}", dest.customer_name or "") for k, v in campaign.params.items()}
-            composed = self._reach.compose(dest, choice=TemplateChoice(template_id=campaign.template_id, params=params))
+            batch: _Batch | None = getattr(self._local, "batch", None)
+            if batch is not None and batch.templates is None:
+                batch.templates = self._templates.all()  # once per batch, not once per recipient
+            composed = self._reach.compose(dest, choice=TemplateChoice(template_id=campaign.template_id, params=params),
+                                           among=batch.templates if batch is not None else None)
             result = self._reach.deliver(dest, Sender(type="system", id="campaigns", name=campaign.name), composed,
                                          DedupKey("campaign", (campaign_id, customer_id)),
                                          extra_meta={"outreach": "campaign", "campaign_id": campaign_id,
                                                      "marketing": composed.category == "marketing"})
         except DomainError as exc:
-            self.store.move_recipient(campaign_id, customer_id, "failed", ("sending",),
-                                      {"reason": exc.code, "error": exc.message[:500]})
+            if self.store.move_recipient(campaign_id, customer_id, "failed", ("sending",),
+                                         {"reason": exc.code, "error": exc.message[:500]}):
+                self._report(campaign_id, customer_id, campaign.channel, "failed", reason=exc.code)
             self._metrics.add_metric(name="CampaignRecipientsFailed", unit="Count", value=1)
             return "failed"
         message = result.message
         sent_ms = ids.now_ms()
-        self.store.put_mark(customer_id, campaign_id, sent_ms)
-        self.store.move_recipient(campaign_id, customer_id, "sent", ("sending",),
-                                  {"conversation_id": message.conversation_id, "seq": message.seq,
-                                   "message_id": message.message_id, "sent_ms": sent_ms, "mode": composed.mode})
+        self.store.put_mark(customer_id, campaign_id, sent_ms, campaign.channel)
+        if self.store.move_recipient(campaign_id, customer_id, "sent", ("sending",),
+                                     {"conversation_id": message.conversation_id, "seq": message.seq,
+                                      "message_id": message.message_id, "sent_ms": sent_ms, "mode": composed.mode}):
+            self._report(campaign_id, customer_id, campaign.channel, "sent", conversation_id=message.conversation_id,
+                         ts_ms=sent_ms)
         self._metrics.add_metric(name="CampaignMessagesSent", unit="Count", value=1)
         return "sent"
 

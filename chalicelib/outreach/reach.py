@@ -22,9 +22,9 @@ from chalicelib.channels.models import OutboundMessage
 from chalicelib.channels.policies import check_and_split
 from chalicelib.channels.registry import POLICIES
 from chalicelib.core.channels import SOCKET_CHANNELS
-from chalicelib.core.models import AppendResult, ConversationClosed, DedupKey, MessageDraft, Sender
+from chalicelib.core.models import AppendResult, Conversation, ConversationClosed, DedupKey, MessageDraft, Sender
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.outreach.templates import REENGAGE, TemplateChoice, TemplateStore, render
+from chalicelib.outreach.templates import REENGAGE, MessageTemplate, TemplateChoice, TemplateStore, render
 
 if TYPE_CHECKING:
 
@@ -86,8 +86,8 @@ class Reach:
         if customer is None:
             raise NotFound(f"customer {customer_id} not found", code="customer_not_found")
         name = customer.name
-        conversation_ids = self._recent_conversations(customer_id)
-        language = self._languages.for_customer(customer_id)
+        conversation_ids, latest = self._recent_conversations(customer_id)
+        language = self._languages.for_customer(customer_id, known=(latest, customer))  # no second read of either
         routes = [r for r in (self._deliveries.reply_route(c) for c in conversation_ids) if r is not None]
         routes.sort(key=lambda r: r.route_ms, reverse=True)
         if channel is None:
@@ -109,15 +109,17 @@ class Reach:
                            last_customer_ms=_last_customer_ms(same, channel), language=language,
                            customer_name=name or identity.profile_name)
 
-    def _recent_conversations(self, customer_id: str) -> list[str]:
+    def _recent_conversations(self, customer_id: str) -> tuple[list[str], list[Conversation]]:
+        """The ids of the open and latest conversations, and the latest (newest first)."""
         found: list[str] = []
         open_id = self._conversations.open_conversation_id(customer_id)
         if open_id:
             found.append(open_id)
-        for conversation in self._conversations.list_customer_conversations(customer_id, limit=RECENT_CONVERSATIONS):
+        latest = self._conversations.list_customer_conversations(customer_id, limit=RECENT_CONVERSATIONS)
+        for conversation in latest:
             if conversation.conversation_id not in found:
                 found.append(conversation.conversation_id)
-        return found
+        return found, latest
 
     # -- what ----------------------------------------------------------------------------------
 
@@ -136,12 +138,16 @@ class Reach:
 
     def compose(self, dest: Destination, *, text: str | None = None, choice: TemplateChoice | None = None,
                 purpose: str = REENGAGE, values: dict[str, str] | None = None,
-                quick_replies: list[dict[str, str]] | None = None) -> Composed:
-        """Free text if the channel allows it now, else a template (chosen, or serving `purpose`)."""
+                quick_replies: list[dict[str, str]] | None = None,
+                among: list[MessageTemplate] | None = None) -> Composed:
+        """Free text if the channel allows it now, else a template (chosen, or serving `purpose`).
+
+        `among`: every template, read once by a caller composing many messages."""
         context = {"customer_name": dest.customer_name or self.text("outreach.customer_name_unknown", dest.language),
                    **(values or {})}
         if choice is not None:
-            template = self._templates.choose(choice.template_id, dest.channel, choice.language or dest.language)
+            template = self._templates.choose(choice.template_id, dest.channel, choice.language or dest.language,
+                                              among)
             rendered = render(template, {**context, **choice.params})
             return Composed(rendered.text, rendered.meta, "template", template.template_id, template.category)
         if not (text and text.strip()):

@@ -204,9 +204,12 @@ class TemplateStore:
 
     # -- choosing ------------------------------------------------------------------------------
 
-    def choose(self, template_id: str, channel: str, language: str) -> MessageTemplate:
-        """The template `template_id` for `channel` in `language` (else English, else any language)."""
-        versions = [t for t in self.all() if t.template_id == template_id]
+    def choose(self, template_id: str, channel: str, language: str,
+               among: list[MessageTemplate] | None = None) -> MessageTemplate:
+        """The template `template_id` for `channel` in `language` (else English, else any language).
+
+        `among`: every template, when the caller read them once for many messages (a campaign's batch)."""
+        versions = [t for t in (self.all() if among is None else among) if t.template_id == template_id]
         if not versions:
             raise NotFound(f"template {template_id} not found", code="template_not_found")
         on_channel = [t for t in versions if t.channel == channel]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib import ids
+from chalicelib.core.events import DeliveryChanged
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import decode, encode, encode_value
 from chalicelib.store.dynamo import names
@@ -104,12 +105,29 @@ class DeliveryStore:
         item = self._get(keys.conversation_pk(conversation_id), keys.message_sk(seq), consistent=True)
         return (item or {}).get("delivery")
 
+    def finish_delivery(self, conversation_id: str, seq: int, status: Literal["failed", "refused"],
+                        **fields: Any) -> dict[str, Any] | None:
+        """Make the delivery final (failed / refused) once: the message item after, None if it was final already."""
+        delivery = {"status": status, "rank": STATUS_RANK[status], "updated_ms": ids.now_ms(), **fields}
+        try:
+            answer = self._table.update_item(
+                Key=encode({schema.PK: keys.conversation_pk(conversation_id), schema.SK: keys.message_sk(seq)}),
+                UpdateExpression="SET delivery = :d",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(delivery) OR delivery.#rank < :r)",
+                ExpressionAttributeNames=names("rank"), ReturnValues="ALL_NEW",
+                ExpressionAttributeValues={":d": encode_value(delivery), ":r": encode_value(STATUS_RANK[status])},
+            )
+        except ConditionFailed:
+            return None
+        return decode(answer.get("Attributes"))
+
     def apply_receipt(self, channel: str, platform_message_id: str, status: str, error: str | None,
-                      at_ms: int) -> bool:
-        """A platform's delivered/read/failed receipt; False if the message is unknown or already further."""
+                      at_ms: int) -> dict[str, Any] | None:
+        """A platform's delivered/read/failed receipt: the message item after it moved the delivery forward;
+        None if the message is unknown or its delivery already as far (a repeated receipt)."""
         ref = self._get(keys.platform_message_pk(channel, platform_message_id), keys.PLATFORM_MESSAGE_SK)
         if not ref or status not in STATUS_RANK:
-            return False
+            return None
         sets = "delivery.#status = :s, delivery.#rank = :r, delivery.receipt_ms = :at, delivery.updated_ms = :now"
         values = {":s": encode_value(status), ":r": encode_value(STATUS_RANK[status]), ":at": encode_value(at_ms),
                   ":now": encode_value(ids.now_ms())}
@@ -117,16 +135,16 @@ class DeliveryStore:
             sets += ", delivery.#error = :e"
             values[":e"] = encode_value(error[:1000])
         try:
-            self._table.update_item(Key=encode({schema.PK: keys.conversation_pk(ref["conversation_id"]),
-                            schema.SK: keys.message_sk(int(ref["seq"]))}),
+            answer = self._table.update_item(Key=encode({schema.PK: keys.conversation_pk(ref["conversation_id"]),
+                                                         schema.SK: keys.message_sk(int(ref["seq"]))}),
                 UpdateExpression="SET " + sets,
                 ConditionExpression="attribute_exists(delivery) AND delivery.#rank < :r",
                 ExpressionAttributeNames=names("status", "rank", *(["error"] if error else [])),
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues=values, ReturnValues="ALL_NEW",
             )
         except ConditionFailed:
-            return False
-        return True
+            return None
+        return decode(answer.get("Attributes"))
 
     def index_platform_message(self, channel: str, platform_message_id: str, conversation_id: str, seq: int,
                                message_id: str) -> None:
@@ -195,3 +213,16 @@ class DeliveryStore:
         result = self._table.get_item(Key=encode({schema.PK: pk, schema.SK: sk}),
                                    ConsistentRead=consistent)
         return decode(result.get("Item"))
+
+
+def delivery_changed(message_item: dict[str, Any], channel: str, *, customer_id: str | None = None,
+                     error_code: str | None = None) -> DeliveryChanged:
+    """The `DeliveryChanged` event of a message item whose delivery just moved (`finish_delivery`, `apply_receipt`)."""
+    delivery = message_item.get("delivery") or {}
+    meta = message_item.get("meta") or {}
+    campaign_id = meta.get("campaign_id") if meta.get("outreach") == "campaign" else None
+    return DeliveryChanged(conversation_id=str(message_item["conversation_id"]), seq=int(message_item["seq"]),
+                           message_id=message_item.get("message_id"), channel=channel, status=str(delivery["status"]),
+                           ts_ms=int(delivery.get("receipt_ms") or delivery.get("updated_ms") or ids.now_ms()),
+                           customer_id=customer_id, campaign_id=str(campaign_id) if campaign_id else None,
+                           error_code=error_code)

@@ -32,6 +32,7 @@ from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.i18n import language_of
 from chalicelib.store import keys, schema
 from chalicelib.store.codec import encode
+from chalicelib.store.table import ConditionFailed
 from chalicelib.tickets.models import TicketPatch
 
 if TYPE_CHECKING:
@@ -118,11 +119,13 @@ class TicketLoop:
         if event.to_status == "open" and event.from_status == "new":
             return  # an agent took it: nothing the customer needs to hear
         if event.from_status == "solved":
-            if self._pending_for(event.customer_id, event.ticket_id):
-                self._clear_pending(event.customer_id)  # the desk decided before the customer answered
             audit = self._tickets.store.audit(event.ticket_id)
             if audit and audit[-1].actor.startswith("customer:"):
-                return  # the customer's own answer: they were answered then
+                # the customer's own answer: its handler answers them and clears the pending question
+                # last (cleared here, a redelivery of an answer whose thank-you failed would go to the bot)
+                return
+            if self._pending_for(event.customer_id, event.ticket_id):
+                self._clear_pending(event.customer_id)  # the desk decided before the customer answered
         ticket = self._tickets.get(event.ticket_id)
         if event.from_status is None and ticket.source == "offline_escalation":
             return  # routing's offline notice already told them a ticket was opened
@@ -170,29 +173,36 @@ class TicketLoop:
         outcome = parse_answer(message)
         if outcome is None:
             return False
-        pending = self._pending(message.sender.id)
+        found = self._pending_item(message.sender.id)
+        if found is not None and found.get("answered_by") == message.message_id:
+            return True  # this very answer was handled (SQS delivers it again): consumed, nothing happens twice
+        pending = found if found is not None and not found.get("answered_by") else None
         if pending is None:
             return False
         ticket_id = str(pending["ticket_id"])
         customer_id = message.sender.id
         status = "closed" if outcome == "confirmed" else "open"
+        applied = False
         try:
             ticket = self._tickets.get(ticket_id)
             if ticket.status == "solved":
                 self._tickets.update(ticket_id, TicketPatch(status=status), actor=f"customer:{customer_id}")
+                applied = True
         except (Conflict, InvalidInput):
             logger.info("ticket answer not applied", extra={"ticket_id": ticket_id})
+        if applied:  # counted by the attempt that applied it: a redelivery finds the ticket moved on
+            self._publish(TicketConfirmation(ticket_id=ticket_id, customer_id=customer_id,
+                                             conversation_id=message.conversation_id, channel=message.channel,
+                                             ts_ms=message.ts_ms, outcome=outcome))
         language = self._texts.languages.for_conversation(message.conversation_id, hint=language_of(message.text))
         key = "ticket.confirmed" if outcome == "confirmed" else "ticket.reopened_by_customer"
         self._post(message.conversation_id, self._text(key, language, ref=ticket_id),
                    {"ticket": {"ticket_id": ticket_id, "status": status, "language": language}},
                    ("answer", ticket_id, message.message_id))
-        self._publish(TicketConfirmation(ticket_id=ticket_id, customer_id=customer_id,
-                                         conversation_id=message.conversation_id, channel=message.channel,
-                                         ts_ms=message.ts_ms, outcome=outcome))
-        # Last: until the pending question is cleared, a redelivery of this answer (the effects queue
-        # retries a failed delivery) finds it and does each idempotent step again; none happens twice.
-        self._clear_pending(customer_id)
+        # Last: until the pending question is marked answered, a redelivery of this answer (the effects
+        # queue retries a failed delivery) finds it and does each idempotent step again; none happens
+        # twice. Marked rather than deleted: a redelivery after that is still recognised and consumed.
+        self._mark_answered(customer_id, message.message_id)
         logger.info("ticket answered by customer", extra={"ticket_id": ticket_id, "outcome": outcome})
         return True
 
@@ -239,12 +249,26 @@ class TicketLoop:
             "conversation_id": conversation_id, "asked_ms": self._now(),
             schema.TTL_ATTRIBUTE: self._now() // 1000 + CONFIRM_TTL_SECONDS}))
 
-    def _pending(self, customer_id: str) -> dict[str, Any] | None:
+    def _pending_item(self, customer_id: str) -> dict[str, Any] | None:
         item = self._table.get(encode({schema.PK: keys.customer_pk(customer_id), schema.SK: keys.TICKET_PENDING_SK}),
                                consistent=True)
         if not item or int(item.get(schema.TTL_ATTRIBUTE, 0)) < self._now() // 1000:
             return None
         return item
+
+    def _pending(self, customer_id: str) -> dict[str, Any] | None:
+        """The question waiting for the customer's answer (None once they answered it)."""
+        item = self._pending_item(customer_id)
+        return None if item is None or item.get("answered_by") else item
+
+    def _mark_answered(self, customer_id: str, message_id: str) -> None:
+        try:
+            self._table.update_item(
+                Key=encode({schema.PK: keys.customer_pk(customer_id), schema.SK: keys.TICKET_PENDING_SK}),
+                UpdateExpression="SET answered_by = :m", ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=encode({":m": message_id}))
+        except ConditionFailed:
+            return  # cleared meanwhile (the desk decided): nothing is pending either way
 
     def _pending_for(self, customer_id: str, ticket_id: str) -> bool:
         pending = self._pending(customer_id)

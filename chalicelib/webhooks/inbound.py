@@ -32,10 +32,11 @@ from chalicelib import ids
 from chalicelib.channels.errors import ConfigurationError, MalformedPayload, SignatureError
 from chalicelib.channels.registry import SUPPORTED_CHANNELS, UnknownChannel, adapter_for, spec_for
 from chalicelib.core.models import AppendResult, DedupKey, MessageDraft, Sender
+from chalicelib.store.delivery_store import delivery_changed
 from chalicelib.webhooks.limits import PlannedEvent, plan
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from aws_lambda_powertools import Metrics
 
@@ -84,7 +85,8 @@ class ChannelSecrets:
 class WebhookService:
     def __init__(self, secrets: ChannelSecrets, identities: IdentityStore, deliveries: DeliveryStore,
                  conversations: ConversationService, metrics: Metrics, originals: OriginalTexts,
-                 replay: ReplayGuard) -> None:
+                 replay: ReplayGuard, publish: Callable[[object], None]) -> None:
+        self._publish = publish  # DeliveryChanged, once per receipt that moved a delivery forward
         self._secrets = secrets
         self._identities = identities
         self._deliveries = deliveries
@@ -195,7 +197,11 @@ class WebhookService:
         applied = 0
         for platform_id in event.related_message_ids:
             error = event.text if status == "failed" else None
-            applied += self._deliveries.apply_receipt(event.channel, platform_id, status, error, at_ms)
+            moved = self._deliveries.apply_receipt(event.channel, platform_id, status, error, at_ms)
+            if moved is not None:  # a repeated receipt moves nothing, and says nothing
+                applied += 1
+                self._publish(delivery_changed(moved, event.channel,
+                                               error_code="platform_failed" if status == "failed" else None))
         if not event.related_message_ids:
             self._metrics.add_metric(name="WebhookReceiptsWithoutMessage", unit="Count", value=1)
         logger.info("delivery receipt", extra={"channel": event.channel, "status": status, "applied": applied})

@@ -46,6 +46,8 @@ SAMPLES = [
     ev("ticket_change", "c1", 5, ticket_id="t1", from_status="open", to_status="pending", priority="high"),
     ev("sla_breach", "c1", 6, ticket_id="t1", kind="first_response"),
     ev("ticket_confirmation", "c1", 7, ticket_id="t1", outcome="confirmed"),  # issue 16
+    ev("campaign_recipient", "c1", 8, channel="whatsapp", campaign_id="cmp_1", campaign_state="failed",
+       reason="outside_24h_window"),  # issue 16
 ]
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import collections
 import json
 import os
+import time
 
+import pytest
 from social.social_support import user_of
 
 SALE_TELEGRAM = {"channel": "telegram", "name": "spring_sale", "category": "marketing",
@@ -28,7 +30,7 @@ def _run(outreach, campaign_id, **drain):
     status, started = outreach.rest("POST", f"/campaigns/{campaign_id}/start", outreach.admin)
     assert status == 202 and started["status"] == "building", started
     outreach.drain("CAMPAIGN_QUEUE_NAME", outreach.social.app.run_campaigns, **drain)
-    outreach.drain_outbound()
+    outreach.drain("OUTBOUND_QUEUE_NAME", outreach.social.app.send_outbound, timeout=max(60, drain.get("timeout", 60)))
     status, report = outreach.rest("GET", f"/campaigns/{campaign_id}", outreach.admin)
     assert status == 200
     return report
@@ -111,7 +113,9 @@ def _paced_campaign(outreach, monkeypatch, count: int, rate: int) -> None:
         return len(recipients) == count and all(r.status == "sent" for r in recipients)
 
     # SQS hands over whatever is visible; when nothing is, a second of campaign time passes
-    report = _run(outreach, campaign_id, timeout=3600, wait_for=all_sent, between_rounds=lambda: clock.advance(1))
+    started = time.monotonic()
+    report = _run(outreach, campaign_id, timeout=1800, wait_for=all_sent, between_rounds=lambda: clock.advance(1))
+    print(f"\ncampaign of {count} sent and delivered in {time.monotonic() - started:.0f} s")
 
     sends = outreach.social.sends("whatsapp")
     assert len(sends) == count and sorted(s["json"]["to"] for s in sends) == numbers  # once each
@@ -141,10 +145,22 @@ def _paced_campaign(outreach, monkeypatch, count: int, rate: int) -> None:
     assert os.environ["CAMPAIGN_RATE_WHATSAPP"] == str(rate)
 
 
-def test_a_campaign_is_sent_once_each_and_paced_by_the_channel_rate(outreach, monkeypatch):
-    # The issue asks for 500 customers; in-process moto answers every index query by scanning the
-    # table, so 500 take far longer than the suite allows (60 take 163 s here). 60 at 20 per second
-    # fill three rate windows: once each, never faster than the rate. 500 is not proven by the suite.
+@pytest.fixture
+def item_level_rollback():
+    """moto rolls a cancelled transaction back by copying the whole table, once per item of every
+    transaction: with 500 customers each send's conversation costs seconds. Copies of the items a
+    transaction names restore the same state (tests/moto_fast.py, checked against moto's)."""
+    from moto_fast import installed
+
+    with installed():
+        yield
+
+
+def test_a_campaign_is_sent_once_each_and_paced_by_the_channel_rate(item_level_rollback, outreach, monkeypatch):
+    # The issue asks for 500 customers. Even with moto's table-wide costs removed (tests/moto_fast.py)
+    # every query of in-process moto still scans the table, and 500 did not finish within 30 minutes
+    # on this shared machine; 60 at 20 per second fill three rate windows: once each, never faster
+    # than the rate. 500 is not proven by the suite.
     _paced_campaign(outreach, monkeypatch, 60, rate=1200)
 
 
