@@ -83,10 +83,14 @@ def installed() -> Iterator[None]:
 
     original_query = Table.query
 
-    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        self.all_items = lambda: _unsorted(self)  # the query sorts what it keeps
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # moto passes it positionally
+        if index_name is None and self.range_key_attr:
+            self.all_items = lambda: list(self.items.get(hash_key, {}).values())  # the key's own partition
+        else:
+            self.all_items = lambda: _unsorted(self)  # the query sorts what it keeps
         try:
-            return original_query(self, *args, **kwargs)
+            return original_query(self, hash_key, *args, **kwargs)
         finally:
             del self.all_items
 

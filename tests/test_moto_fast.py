@@ -46,6 +46,8 @@ def _scenario(client: Any) -> tuple[list[dict[str, Any]], str]:
                                              "g": {"S": "all"}, "h": {"S": f"{n % 7}"}})
     pages = []
     for request in ({"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p1"}}},
+                    {"KeyConditionExpression": "pk = :p", "ScanIndexForward": False,
+                     "ExpressionAttributeValues": {":p": {"S": "p2"}}},
                     {"IndexName": "gsi", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues":
                      {":g": {"S": "all"}}, "ScanIndexForward": False}):
         start: dict[str, Any] = {}
@@ -74,4 +76,4 @@ def test_moto_fast_answers_as_moto_does(dynamodb: Any) -> None:
         assert _scenario(dynamodb()) == expected
     assert expected[1] == "['None', 'None', 'ConditionalCheckFailed']"
     assert [(i["pk"]["S"], i.get("v", {}).get("N")) for i in expected[0][:-1]] == [("a", "1"), ("d", None)]
-    assert sum(len(p) for p in expected[0][-1]["pages"]) == 10 + 30
+    assert sum(len(p) for p in expected[0][-1]["pages"]) == 10 + 10 + 30

@@ -17,16 +17,25 @@ REENGAGE_WHATSAPP = {
 
 
 class VirtualClock:
-    """The Lambda code's one clock (`chalicelib.ids.set_clock`), moved by the test."""
+    """The Lambda code's one clock (`chalicelib.ids.set_clock`), moved by the test.
 
-    def __init__(self) -> None:
-        self.now = time.time()
+    A `ticking` clock also runs at the wall clock's pace, as SQS's delays and visibility timeouts do:
+    what the code schedules by its clock then comes due when SQS hands it over, however slow the machine."""
+
+    def __init__(self, *, ticking: bool = False) -> None:
+        self._offset = 0.0
+        self._ticking = ticking
+        self._start = time.time()
+
+    @property
+    def now(self) -> float:
+        return self._start + self._offset + (time.time() - self._start if self._ticking else 0.0)
 
     def __call__(self) -> float:
         return self.now
 
     def advance(self, seconds: float) -> None:
-        self.now += seconds
+        self._offset += seconds
 
 
 class Outreach:
@@ -43,10 +52,10 @@ class Outreach:
 
             ids.set_clock(None)
 
-    def virtual_clock(self) -> VirtualClock:
+    def virtual_clock(self, *, ticking: bool = False) -> VirtualClock:
         from chalicelib import ids
 
-        self.clock = VirtualClock()
+        self.clock = VirtualClock(ticking=ticking)
         ids.set_clock(self.clock)
         return self.clock
 
