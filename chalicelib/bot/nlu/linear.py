@@ -56,7 +56,7 @@ def sparse_dot(x: Csr, w: Float32) -> Float32:
     return out
 
 
-def _batch_block(x: Csr) -> tuple[NDArray[np.int64], Float32]:
+def _batch_block(x: Csr) -> tuple[NDArray[np.int32], Float32]:
     """The columns a mini-batch touches and the batch as a dense (rows x those columns) block.
 
     A batch of a few hundred texts touches a few thousand n-grams: as a dense block, its forward
