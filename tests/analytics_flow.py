@@ -16,9 +16,10 @@ from local.lambda_runtime import LambdaContext
 from local.pollers import _kinesis_record
 
 
-def stream_records(session: Any) -> tuple[str, list[dict[str, Any]]]:
-    """Every record on the interactions stream, shaped as Lambda's Kinesis event records."""
-    kinesis = session.client("kinesis")
+def stream_records(session: Any, kinesis: Any = None) -> tuple[str, list[dict[str, Any]]]:
+    """Every record on the interactions stream, shaped as Lambda's Kinesis event records (read with the
+    ``kinesis`` client if given: the fault suites read moto directly, not through their flaky network)."""
+    kinesis = kinesis or session.client("kinesis")
     name = os.environ["INTERACTIONS_STREAM_NAME"]
     arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
     records = []
@@ -110,10 +111,12 @@ def shards_of(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {shard: sorted(rs, key=lambda r: int(r["kinesis"]["sequenceNumber"])) for shard, rs in out.items()}
 
 
-def bucket_objects(session: Any, prefix: str = "") -> dict[str, bytes]:
-    s3 = session.client("s3")
+def bucket_objects(session: Any, prefix: str = "", s3: Any = None) -> dict[str, bytes]:
+    """The analytics bucket's objects under ``prefix`` (read with the ``s3`` client if given)."""
+    s3 = s3 or session.client("s3")
     bucket = composition.services().bucket_name
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])]
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
