@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
+import random
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import services as composition
@@ -12,9 +16,10 @@ from local.lambda_runtime import LambdaContext
 from local.pollers import _kinesis_record
 
 
-def stream_records(session: Any) -> tuple[str, list[dict[str, Any]]]:
-    """Every record on the interactions stream, shaped as Lambda's Kinesis event records."""
-    kinesis = session.client("kinesis")
+def stream_records(session: Any, kinesis: Any = None) -> tuple[str, list[dict[str, Any]]]:
+    """Every record on the interactions stream, shaped as Lambda's Kinesis event records (read with the
+    ``kinesis`` client if given: the fault suites read moto directly, not through their flaky network)."""
+    kinesis = kinesis or session.client("kinesis")
     name = os.environ["INTERACTIONS_STREAM_NAME"]
     arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
     records = []
@@ -26,15 +31,92 @@ def stream_records(session: Any) -> tuple[str, list[dict[str, Any]]]:
     return arn, records
 
 
+def stream_events(session: Any, event_type: str | None = None) -> list[dict[str, Any]]:
+    """The interaction events on the stream (a record's data may be gzipped JSON Lines), of ``event_type`` if given."""
+    out = []
+    for record in stream_records(session)[1]:
+        data = base64.b64decode(record["kinesis"]["data"])
+        for line in (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode().splitlines():
+            event = json.loads(line)
+            if event_type is None or event.get("event_type") == event_type:
+                out.append(event)
+    return out
+
+
 def archive(app_module: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
     """Invoke the app's Kinesis consumer as Lambda would."""
     return app_module.archive_interactions({"Records": records}, LambdaContext("cs-platform-local-archive"))
 
 
-def bucket_objects(session: Any, prefix: str = "") -> dict[str, bytes]:
-    s3 = session.client("s3")
+class ShardConsumer:
+    """Lambda's Kinesis event source mapping for one shard, with ReportBatchItemFailures and
+    BisectBatchOnFunctionError, over that shard's records (Lambda-shaped, in sequence order).
+
+    - a returned ``batchItemFailures`` checkpoints just before the lowest failed sequence number, and the
+      next batch is read afresh from there (its composition may differ: batch sizes vary with the seed);
+    - an invocation that raises (a crash or a timeout) is bisected: the first half, then the second, each
+      retried and bisected again as needed;
+    - more than ``max_invocations`` invocations fail the test (Lambda would drop the records).
+    """
+
+    def __init__(self, records: list[dict[str, Any]], handler: Callable[[dict[str, Any]], Any], *,
+                 batch_size: int = 100, seed: int = 13, max_invocations: int = 500) -> None:
+        self._records = records
+        self._handler = handler
+        self._batch_size = batch_size
+        self._rng = random.Random(seed)
+        self._max = max_invocations
+        self.stats: Counter[str] = Counter()
+
+    def run(self) -> Counter[str]:
+        position = 0
+        while position < len(self._records):
+            size = self._rng.randint(max(1, self._batch_size // 2), self._batch_size)
+            position = self._deliver(position, min(len(self._records), position + size))
+        return self.stats
+
+    def _deliver(self, start: int, end: int) -> int:
+        """Hands ``records[start:end]`` to the function until done; returns where the next batch starts."""
+        while True:
+            if self.stats["invocations"] >= self._max:
+                raise AssertionError(f"records would be dropped after {self._max} invocations: {self.stats}")
+            self.stats["invocations"] += 1
+            self.stats["records_delivered"] += end - start
+            batch = self._records[start:end]
+            try:
+                result = self._handler({"Records": batch})
+            except BaseException as exc:  # a crashed or timed-out invocation, as Lambda sees it
+                if isinstance(exc, AssertionError):
+                    raise
+                self.stats["function_errors"] += 1
+                if end - start > 1:
+                    self.stats["bisections"] += 1
+                    middle = (start + end) // 2
+                    resume = self._deliver(start, middle)
+                    return resume if resume < middle else self._deliver(middle, end)
+                continue
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+            if not failed:
+                return end
+            self.stats["partial_failures"] += 1
+            self.stats["failed_items_reported"] += len(failed)
+            return next(start + i for i, r in enumerate(batch) if r["kinesis"]["sequenceNumber"] in failed)
+
+
+def shards_of(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Lambda-shaped records by shard, in sequence order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        out.setdefault(record["eventID"].split(":", 1)[0], []).append(record)
+    return {shard: sorted(rs, key=lambda r: int(r["kinesis"]["sequenceNumber"])) for shard, rs in out.items()}
+
+
+def bucket_objects(session: Any, prefix: str = "", s3: Any = None) -> dict[str, bytes]:
+    """The analytics bucket's objects under ``prefix`` (read with the ``s3`` client if given)."""
+    s3 = s3 or session.client("s3")
     bucket = composition.services().bucket_name
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])]
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 

@@ -1,13 +1,20 @@
 """Kinesis consumer: archive validated interaction events to S3 as partitioned gzip JSON Lines.
 
-``EventArchiver.handle(event)`` takes a Lambda Kinesis event, decodes and validates every record,
-groups the events by their UTC hour and writes each group to
-``events/dt=YYYY-MM-DD/hour=HH/<shard>-<first seq>-<last seq>.jsonl.gz``. Keys and bytes are
-deterministic (gzip mtime 0), so a replayed batch overwrites its objects instead of duplicating
-them; rows written twice by a differently-composed retry share their ``event_id`` and are deduped
-at query time. Poison records (bad base64/JSON, failed validation) go to ``errors/dt=.../`` with the
-error and the raw data and never fail the batch. Failed S3 writes are returned as partial batch
-failures (``{"batchItemFailures": [{"itemIdentifier": <sequence number>}]}``).
+``EventArchiver.handle(event)`` takes a Lambda Kinesis event, decodes and validates every record and
+writes each shard's records, in sequence order, as *hour runs*: consecutive events of the same UTC hour
+go to ``events/dt=YYYY-MM-DD/hour=HH/<shard>-<first seq of the run>.jsonl.gz`` (bytes deterministic,
+gzip mtime 0). Poison records (bad base64/JSON, failed validation) go to ``errors/dt=.../`` with the
+error and the raw data and never fail the batch.
+
+Exactly once however Lambda redelivers (issue 13): a run starts at an hour change of the shard or where
+the batch starts, so the same records always land under the same key. When a write fails, that run and
+everything after it in the shard is reported as failed (``{"batchItemFailures": [...]}``) and not
+written: Lambda resumes at the run's first record, so nothing written is redelivered. A crashed
+invocation is retried whole (same keys, overwritten) or bisected: the first half rewrites the run's
+object up to the middle, the second half starts a new object there. Grouping a whole batch by hour
+instead stored rows twice when one hour failed: the retry rewrote the other hour under another key.
+Events the producer itself sent twice (a PutRecords reply lost) share their ``event_id`` and are
+deduped at query time.
 """
 
 from __future__ import annotations
@@ -64,6 +71,30 @@ class _Decoded:
 
 
 @dataclass
+class _Entry:
+    seq: str
+    raw: object
+    record: KinesisRecord | None
+    decoded: _Decoded | None
+    error: str | None
+
+    @property
+    def hour(self) -> tuple[str, str] | None:
+        return None if self.decoded is None else (f"{self.decoded.event.ts:%Y-%m-%d}", f"{self.decoded.event.ts:%H}")
+
+
+def _units(entries: list[_Entry]) -> list[list[_Entry]]:
+    """A shard's entries (in sequence order) cut into hour runs; each poison record is a unit of its own."""
+    units: list[list[_Entry]] = []
+    for entry in entries:
+        if entry.decoded is not None and units and units[-1][-1].hour == entry.hour:
+            units[-1].append(entry)
+        else:
+            units.append([entry])
+    return units
+
+
+@dataclass
 class ArchiveStats:
     """Counts of the last handled batch."""
 
@@ -98,49 +129,54 @@ class EventArchiver:
     def handle(self, event: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
         """Lambda entry logic; returns the partial batch response (empty list = all done)."""
         stats = ArchiveStats()
-        failures: set[str] = set()
-        groups: dict[tuple[str, str, str], list[_Decoded]] = defaultdict(list)
+        failures: list[str] = []
+        shards: dict[str, list[_Entry]] = defaultdict(list)
         for raw in event.get("Records", []):
             stats.records += 1
             record, decoded, error = self._decode(raw)
-            if decoded is None:
-                stats.poison += 1
-                if not self._write_poison(raw, record, error or "unknown error"):
-                    seq = record.kinesis.sequence_number if record else _raw_seq(raw)
-                    if seq:
-                        failures.add(seq)
-                continue
-            ts = decoded.event.ts
-            groups[(decoded.record.shard_id, ts.strftime("%Y-%m-%d"), ts.strftime("%H"))].append(decoded)
+            seq = record.kinesis.sequence_number if record else (_raw_seq(raw) or "")
+            shards[record.shard_id if record else "shard-unknown"].append(_Entry(seq, raw, record, decoded, error))
 
-        for (shard, dt, hour), items in sorted(groups.items()):
-            items.sort(key=lambda d: int(d.record.kinesis.sequence_number))
-            first = items[0].record.kinesis.sequence_number
-            last = items[-1].record.kinesis.sequence_number
-            key = f"{self._prefix}dt={dt}/hour={hour}/{shard}-{first}-{last}.jsonl.gz"
-            body = gzip.compress(
-                "".join(to_json(d.event) + "\n" for d in items).encode(), compresslevel=6, mtime=0
-            )
-            try:
-                self._s3.put_object(
-                    Bucket=self._bucket,
-                    Key=key,
-                    Body=body,
-                    ContentType="application/x-ndjson",
-                    ContentEncoding="gzip",
-                )
-            except Exception:
-                self._log.exception("archive write failed", extra={"key": key, "records": len(items)})
-                failures.update(d.record.kinesis.sequence_number for d in items)
-                stats.failed_records += len(items)
-                continue
-            stats.objects += 1
-            stats.archived += len(items)
+        for shard, entries in sorted(shards.items()):
+            if all(e.seq.isdigit() for e in entries):
+                entries.sort(key=lambda e: int(e.seq))
+            failed = False
+            for unit in _units(entries):
+                if not failed:
+                    failed = not self._write_unit(shard, unit, stats)
+                if failed:  # this unit and every later one: Lambda resumes at the first of them
+                    failures += [e.seq for e in unit if e.seq]
+                    stats.failed_records += sum(e.decoded is not None for e in unit)
 
         self.last_stats = stats
         self._emit_metrics(stats)
-        ordered = sorted(failures, key=lambda s: int(s) if s.isdigit() else 0)
-        return {"batchItemFailures": [{"itemIdentifier": seq} for seq in ordered]}
+        return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
+
+    def _write_unit(self, shard: str, unit: list[_Entry], stats: ArchiveStats) -> bool:
+        """Writes one poison record or one hour run; False when S3 refused it."""
+        head = unit[0]
+        if head.decoded is None:
+            stats.poison += 1
+            return self._write_poison(head.raw, head.record, head.error or "unknown error")
+        ts = head.decoded.event.ts
+        key = f"{self._prefix}dt={ts:%Y-%m-%d}/hour={ts:%H}/{shard}-{head.seq}.jsonl.gz"
+        body = gzip.compress(
+            "".join(to_json(e.decoded.event) + "\n" for e in unit if e.decoded).encode(), compresslevel=6, mtime=0
+        )
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=body,
+                ContentType="application/x-ndjson",
+                ContentEncoding="gzip",
+            )
+        except Exception:
+            self._log.exception("archive write failed", extra={"key": key, "records": len(unit)})
+            return False
+        stats.objects += 1
+        stats.archived += len(unit)
+        return True
 
     # ----------------------------------------------------------------- internals
     @staticmethod

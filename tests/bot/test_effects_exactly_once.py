@@ -6,13 +6,10 @@ first schedule, a throttled read in the middle of the effects, a survey answer c
 
 from __future__ import annotations
 
-import base64
-import gzip
-import json
 from typing import Any
 
 import pytest
-from analytics_flow import stream_records
+from analytics_flow import stream_events
 from support import customer_token, fail_once
 
 from chalicelib import services as composition
@@ -33,18 +30,6 @@ def _effects_queue(params: dict[str, Any]) -> bool:
 def _messages(management_api, connection_id: str, sender: str) -> list[dict]:
     return [f["message"] for f in management_api.of_type(connection_id, "message")
             if f["message"]["sender"]["type"] == sender]
-
-
-def _events(aws, event_type: str) -> list[dict]:
-    _, records = stream_records(aws)
-    out = []
-    for record in records:
-        data = base64.b64decode(record["kinesis"]["data"])
-        for line in (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode().splitlines():
-            event = json.loads(line)
-            if event.get("event_type") == event_type:
-                out.append(event)
-    return out
 
 
 def _stored(table, conversation_id: str) -> list[dict]:
@@ -72,12 +57,12 @@ def test_a_message_whose_effects_could_not_be_scheduled_gets_them_on_the_clients
     assert [m["sender"]["type"] for m in stored] == ["customer", "bot"]  # stored once, answered once
     assert [m["text"] for m in _messages(management_api, "tablet=", "customer")] == ["where is my order?"]
     assert len(_messages(management_api, "phone=", "bot")) == len(_messages(management_api, "tablet=", "bot")) == 1
-    assert [e["message_id"] for e in _events(aws, "message_in")] == [ack["message_id"]]
+    assert [e["message_id"] for e in stream_events(aws, "message_in")] == [ack["message_id"]]
 
     lam.send("phone=", frame)  # once more, after everything happened: nothing happens twice
     assert [m["sender"]["type"] for m in _stored(table, ack["conversation_id"])] == ["customer", "bot"]
     assert len(_messages(management_api, "tablet=", "bot")) == 1
-    assert len({e["event_id"] for e in _events(aws, "message_in")}) == 1
+    assert len({e["event_id"] for e in stream_events(aws, "message_in")}) == 1
 
 
 def test_effects_cut_short_by_a_throttled_read_resume_where_they_stopped(lam, management_api, table, aws, trained):
@@ -97,4 +82,4 @@ def test_effects_cut_short_by_a_throttled_read_resume_where_they_stopped(lam, ma
     assert [m["text"] for m in _messages(management_api, "tablet=", "customer")] == ["where is my order?"]  # once
     assert len(_messages(management_api, "tablet=", "bot")) == 1
     assert [m["sender"]["type"] for m in _stored(table, ack["conversation_id"])] == ["customer", "bot"]
-    assert len(_events(aws, "message_in")) == 1  # not recorded twice either
+    assert len(stream_events(aws, "message_in")) == 1  # not recorded twice either

@@ -4,6 +4,7 @@ faults are injected, and the checks of what the inbound side must have stored on
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from faults_support import Platform, message_events, messages, table_items, ten_percent
@@ -26,9 +27,15 @@ def webhook_rules() -> list[Rule]:
             *ten_percent("dynamodb", "sqs", "kinesis")]
 
 
+def order_question(index: int, n: int) -> str:
+    return f"where is my order {index}-{n}?"
+
+
 def run_webhooks(social: dict[str, Any], rules: list[Rule], users: list[tuple[str, str]] = USERS,
-                 per_user: int = PER_USER) -> dict[str, Any]:
-    """Every user writes `per_user` messages (interleaved) with `rules` in force; returns what was sent."""
+                 per_user: int = PER_USER, text: Callable[[int, int], str] = order_question,
+                 between_rounds: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Every user writes `per_user` messages (interleaved) with `rules` in force; returns what was sent.
+    `text(user index, n)` must end with `-{n}?`; `between_rounds(n)` runs before round n."""
     proxy = social["proxy"]
     platform = Platform(social["client"], EffectsQueue(social["lam"].app), social["secrets"])
     proxy.configure(rules, seed=13)
@@ -36,10 +43,12 @@ def run_webhooks(social: dict[str, Any], rules: list[Rule], users: list[tuple[st
     sent: dict[str, tuple[str, str]] = {}
     attempts = Counter()
     for n in range(per_user):
+        if between_rounds is not None:
+            between_rounds(n)
         for index, (channel, user) in enumerate(users):
-            text = f"where is my order {index}-{n}?"
-            attempts[platform.deliver(channel, text, user=user, event_id=str(810000 + index * 100 + n))] += 1
-            sent[text] = (channel, user)
+            body = text(index, n)
+            attempts[platform.deliver(channel, body, user=user, event_id=str(810000 + index * 100 + n))] += 1
+            sent[body] = (channel, user)
     stats = proxy.state.snapshot()
     proxy.clear()
     return {"sent": sent, "stats": stats, "statuses": dict(platform.statuses), "attempts": dict(attempts)}

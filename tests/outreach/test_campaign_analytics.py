@@ -4,31 +4,18 @@ send job is redelivered and receipts repeat; archived to S3, it is the `campaign
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analytics_flow import archive, stream_records
+from analytics_flow import archive, stream_events, stream_records
 from social.social_support import SECRETS, user_of
 
 from local.webhook import signed
 
 from .test_campaigns import SALE_WHATSAPP, _campaign, _run
-
-
-def _stream_events(session: Any, event_type: str) -> list[dict[str, Any]]:
-    out = []
-    for record in stream_records(session)[1]:
-        data = base64.b64decode(record["kinesis"]["data"])
-        for line in (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode().splitlines():
-            event = json.loads(line)
-            if event.get("event_type") == event_type:
-                out.append(event)
-    return out
 
 
 def _receipt(outreach: Any, user: str, wamid: str, state: str, **extra: Any) -> None:
@@ -78,7 +65,7 @@ def test_a_campaigns_delivery_report_is_in_the_analytics_stream_once_per_state(o
     _receipt(outreach, users[1], wamid(1), "failed", errors=[{"code": 131026, "title": "Message undeliverable"}])
     social.send_text("whatsapp", "And sizes?", user=users[0])
 
-    events = _stream_events(social.session, "campaign_recipient")
+    events = stream_events(social.session, "campaign_recipient")
     pid = {pseudonymise(c, os.environ["PSEUDONYM_KEY"]): n for n, c in enumerate(customers)}
     seen = sorted((pid[e["customer_pid"]], e["campaign_state"], e.get("reason")) for e in events)
     assert seen == sorted([

@@ -10,12 +10,11 @@ again with a higher receive count (beyond the FIFO queue's five-minute deduplica
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import os
 from typing import Any
 
+from analytics_flow import stream_events
 from social.social_support import user_of
 from social.test_ticket_loop import _rest, _ticket_for
 from support import fail_once
@@ -48,18 +47,6 @@ def redeliver(social: Any, message_id: str) -> None:
 def _last_customer_message(social: Any, customer_id: str) -> Any:
     conversation_id = social.open_conversation(customer_id)
     return [m for m in social.messages(conversation_id) if m.sender.type == "customer"][-1]
-
-
-def _stream_events(session: Any, event_type: str) -> list[dict[str, Any]]:
-    from analytics_flow import stream_records
-
-    out = []
-    for record in stream_records(session)[1]:
-        data = base64.b64decode(record["kinesis"]["data"])
-        for line in (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode().splitlines():
-            if (event := json.loads(line)).get("event_type") == event_type:
-                out.append(event)
-    return out
 
 
 def _pid(customer_id: str) -> str:
@@ -96,10 +83,10 @@ def test_a_campaign_reply_cut_short_is_counted_once_and_a_redelivery_counts_noth
     assert services.campaigns.store.recipient(campaign_id, customer_id).replied_ms == reply.ts_ms
     _, report = outreach.rest("GET", f"/campaigns/{campaign_id}", outreach.admin)
     assert report["counts"]["replied"] == 1
-    replied = [e for e in _stream_events(social.session, "campaign_recipient") if e["campaign_state"] == "replied"]
+    replied = [e for e in stream_events(social.session, "campaign_recipient") if e["campaign_state"] == "replied"]
     assert [(e["customer_pid"], e["conversation_id"]) for e in replied] == [(_pid(customer_id),
                                                                              reply.conversation_id)]
-    assert [e["message_id"] for e in _stream_events(social.session, "message_in")].count(reply.message_id) == 1
+    assert [e["message_id"] for e in stream_events(social.session, "message_in")].count(reply.message_id) == 1
 
 
 # -- FollowUps.on_message: every follow-up scheduled before the message is cancelled, once ----------
@@ -215,7 +202,7 @@ def test_a_ticket_answer_cut_short_is_applied_thanked_and_counted_once(bot_enabl
     sent = [s["json"] for s in social.sends("whatsapp") if s["json"].get("to") == user]
     assert len([s for s in sent if "Thank you for confirming" in json.dumps(s)]) == 1
     assert _bot_messages_after(social, answer) == []
-    confirmed = [e for e in _stream_events(social.session, "ticket_confirmation") if e["outcome"] == "confirmed"]
+    confirmed = [e for e in stream_events(social.session, "ticket_confirmation") if e["outcome"] == "confirmed"]
     assert [e["ticket_id"] for e in confirmed] == [ticket_id]
 
 
