@@ -8,15 +8,11 @@ import json
 import time
 from typing import Any
 
-import boto3
-import pytest
-from moto import mock_aws
-
 from chalicelib.analytics.archive import EventArchiver, handle_kinesis_event
 
 from ._support import ev
 
-BUCKET = "analytics-archive"
+BUCKET = "analytics-archive"  # conftest.ARCHIVE_BUCKET: the `s3` fixture creates it
 SHARD = "shardId-000000000001"
 
 
@@ -48,14 +44,6 @@ def msg(i: int, minutes: float) -> dict[str, Any]:
     return ev(
         "message_in", f"c{i % 3}", minutes, sender_type="customer", message_id=f"m{i}", seq=i, text_length=5
     )
-
-
-@pytest.fixture
-def s3(aws_env: None):
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def objects(s3: Any, prefix: str = "") -> dict[str, bytes]:

@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import boto3
-import pytest
 from analytics_flow import ShardConsumer
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from chalicelib.analytics.archive import EventArchiver
 
@@ -47,14 +44,6 @@ class FlakyPuts:
         if self.written in self.crash_after:
             raise LambdaTimeout(f"killed after writing object {self.written}")
         return answer
-
-
-@pytest.fixture
-def s3(aws_env: None):
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def _interleaved(n: int) -> dict[str, Any]:
