@@ -219,6 +219,7 @@ def test_gone_connection_is_deleted_without_disturbing_sender_or_other_devices(l
     token = customer_token("alice")
     for device in ("phone=", "stale=", "laptop="):
         lam.connect(device, token)
+    _connected_ago(table, "stale=", 60)
     management_api.gone.add("stale=")
 
     lam.send("phone=", {"action": "sendMessage", "client_msg_id": "g1", "text": "anyone?"})
@@ -227,6 +228,27 @@ def test_gone_connection_is_deleted_without_disturbing_sender_or_other_devices(l
     assert management_api.of_type("laptop=", "message")
     assert _connection_item(table, "stale=") is None
     assert _connection_item(table, "phone=") is not None
+
+
+def test_a_connection_still_in_its_handshake_is_kept_when_api_gateway_answers_410(lam, management_api, table):
+    # API Gateway refuses pushes (410) until $connect has returned; the item was written during $connect
+    token = customer_token("alice")
+    for device in ("phone=", "joining="):
+        lam.connect(device, token)
+    management_api.gone.add("joining=")
+
+    lam.send("phone=", {"action": "sendMessage", "client_msg_id": "h1", "text": "hello?"})
+
+    assert management_api.of_type("phone=", "ack")
+    assert _connection_item(table, "joining=") is not None  # still attached: later frames reach it
+    management_api.gone.discard("joining=")
+    lam.send("phone=", {"action": "sendMessage", "client_msg_id": "h2", "text": "still there?"})
+    assert [m["message"]["text"] for m in management_api.of_type("joining=", "message")] == ["still there?"]
+
+
+def _connected_ago(table, connection_id: str, seconds: int) -> None:
+    table.update_item(Key={"pk": f"CONN#{connection_id}", "sk": "CONN"}, UpdateExpression="SET connected_ms = :t",
+                      ExpressionAttributeValues={":t": int(time.time() * 1000) - seconds * 1000})
 
 
 def test_disconnect_removes_connection(lam, table):

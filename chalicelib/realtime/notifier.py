@@ -3,6 +3,12 @@
 A 410 (GoneException) means the connection is gone: its item is deleted, and the push goes on to the
 other targets. Any other failure of one connection is logged and skipped, so one broken peer never
 stops a fan-out.
+
+API Gateway also answers 410 for a connection whose `$connect` has not returned yet: the item is
+written during `$connect`, so a fan-out in that gap (a bot answer while a device reconnects) sees a
+live connection as gone. A connection younger than HANDSHAKE_GRACE_MS is therefore kept (the frame
+is lost to it, and the client's resync after open fetches it); its `$disconnect`, or the item's TTL,
+removes it if it really is gone.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from aws_lambda_powertools import Logger
 
+from chalicelib import ids
 from chalicelib.errors import ConnectionGone
 
 if TYPE_CHECKING:
@@ -20,6 +27,8 @@ if TYPE_CHECKING:
     from chalicelib.store.connection_store import Connection, ConnectionStore
 
 logger = Logger(child=True)
+
+HANDSHAKE_GRACE_MS = 30_000  # API Gateway's integration timeout (29 s) bounds how long `$connect` runs
 
 
 class Pushes(Protocol):
@@ -57,7 +66,11 @@ class Notifier:
                 delivered += 1
             except ConnectionGone:
                 gone += 1
-                self._forget(connection.connection_id)
+                if connection.connected_ms > ids.now_ms() - HANDSHAKE_GRACE_MS:
+                    logger.info("push refused during the connection's handshake",
+                                extra={"target_connection_id": connection.connection_id})
+                else:
+                    self._forget(connection.connection_id)
             except Exception:  # one broken connection must not stop the rest of the fan-out
                 logger.exception("push failed", extra={"target_connection_id": connection.connection_id})
         return Delivery(delivered, gone)
