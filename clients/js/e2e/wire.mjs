@@ -24,7 +24,9 @@ export function rawPeer(url) {
         const waiter = { match, resolve: (f) => { clearTimeout(timer); res(f); } };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
-          rej(new Error("peer: no matching frame in time"));
+          // say what came instead (an `error` frame, say), not only that nothing matched
+          const recent = frames.slice(-5).map((f) => JSON.stringify(f).slice(0, 300)).join("\n  ");
+          rej(new Error(`peer: no matching frame in time; its last frames:\n  ${recent}`));
         }, timeoutMs);
         waiters.push(waiter);
       }),
