@@ -146,6 +146,10 @@ export class AgentSocket extends EventTarget {
     try { frame = JSON.parse(text); } catch { return; }
     if (!frame || typeof frame !== "object") return;
     const id = frame.client_msg_id;
+    if (frame.type === "error" && frame.code === "not_connected") {
+      this.connection.reconnect(); // the server forgot this socket (as the SDK does: a new one)
+      return;
+    }
     if (frame.type === "ack" && id && this.outbox.has(id)) {
       const entry = this.outbox.get(id);
       this._acknowledged(id, {
@@ -164,7 +168,6 @@ export class AgentSocket extends EventTarget {
 
   _refused(frame) {
     const id = frame.client_msg_id;
-    if (frame.code === "not_connected") { this.connection.reconnect(); return; }
     if (this._inflight && this._inflight.client_msg_id === id) this._lost();
     if (frame.retryable || RETRYABLE.has(frame.code)) {
       // an outage: the same frame again after a while (the server stores it once whatever happens)

@@ -236,3 +236,16 @@ test("frames that are not outbox acks reach the workspace", async () => {
   assert.deepEqual(frames, ["offer", "ack"]);
   socket.close();
 });
+
+test("not_connected (the server forgot the socket) reconnects, and the reply goes on the new socket", async () => {
+  const server = new AgentServer();
+  const { socket } = newSocket(server);
+  socket.connect();
+  await waitUntil(() => socket.state === "open", "open");
+  server.push(server.sockets[0], { type: "error", code: "not_connected", message: "reconnect" });
+  await waitUntil(() => server.sockets.length === 2 && socket.state === "open", "the new socket");
+  socket.reply({ conversation_id: "c1", text: "After" });
+  await waitUntil(() => socket.pending().length === 0, "acked");
+  assert.equal(server.stored.size, 1);
+  socket.close();
+});
