@@ -4,7 +4,8 @@
         --ws wss://<id>.execute-api.<region>.amazonaws.com/api
 
 Deploys the stack `cs-platform-<stage>-console-web`, then uploads the console's files (what
-`clients/console/` serves, with the pinned Chart.js from `npm ci`) and a `config.json` naming the
+`clients/console/` serves, with the pinned Chart.js from `npm ci`, and the customer SDK's ES modules under
+`sdk/`, which the console's socket imports from its own origin) and a `config.json` naming the
 REST and WebSocket URLs and the agents' Cognito pool (from `cs-platform-<stage>-agents-auth`).
 HTML and config are served `no-cache`, the rest is cached for an hour. Set the stage's
 `CONSOLE_ORIGIN` (.chalice/config.json) to the printed origin so that REST answers its CORS.
@@ -22,13 +23,16 @@ from typing import Any
 from infra.provision import APP_NAME, INFRA_DIR, load_template
 
 CONSOLE_DIR = INFRA_DIR.parent / "clients" / "console"
+SDK_SRC = INFRA_DIR.parent / "clients" / "js" / "src"  # served as `sdk/` (locally: local/web.py's /console/sdk/)
 VENDORED = ("node_modules/chart.js/dist/chart.umd.min.js",)
 
 
-def console_files(root: Path = CONSOLE_DIR) -> Iterator[tuple[str, Path]]:
-    """(key, file) for every file the console loads: its pages, styles, modules and Chart.js."""
+def console_files(root: Path = CONSOLE_DIR, sdk: Path = SDK_SRC) -> Iterator[tuple[str, Path]]:
+    """(key, file) for every file the console loads: its pages, styles, modules, the SDK's and Chart.js."""
     for path in sorted([root / "index.html", *root.glob("*.css"), *(root / "js").glob("*.js")]):
         yield path.relative_to(root).as_posix(), path
+    for path in sorted(sdk.glob("*.js")):
+        yield f"sdk/{path.name}", path
     for relative in VENDORED:
         path = root / relative
         if not path.is_file():

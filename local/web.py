@@ -9,6 +9,7 @@ What it serves, by URL prefix (the mount table, `MOUNTS`; the longest matching p
 | `/sdk/`            | `clients/js/dist/`        | the SDK bundles (`sdk.js` ES module, `sdk.min.js`)     |
 | `/sdk/src/`        | `clients/js/src/`         | the SDK's unbundled ES modules (and their `.d.ts`)     |
 | `/console/`        | `clients/console/`        | the agent console (404 while that folder does not exist)|
+| `/console/sdk/`    | `clients/js/src/`         | the SDK's ES modules the console imports (its socket)  |
 
 Same-origin JSON for pages, so no page hard-codes a port:
 
@@ -64,6 +65,7 @@ MOUNTS: tuple[Mount, ...] = (
     Mount("/sdk/", CLIENTS / "js" / "dist"),
     Mount("/sdk/src/", CLIENTS / "js" / "src"),
     Mount("/console/", CLIENTS / "console"),
+    Mount("/console/sdk/", CLIENTS / "js" / "src"),  # also a symlink there, for Node and plain static servers
 )
 
 CONTENT_TYPES = {

@@ -14,7 +14,8 @@ def test_console_upload_puts_every_file_and_the_config(aws):
               "cognito": {"region": "eu-west-1", "user_pool_id": "eu-west-1_P", "client_id": "c"}}
     keys = upload(s3, "console-test", config)
     assert {"index.html", "console.css", "js/app.js", "js/workspace.js", "config.json",
-            "node_modules/chart.js/dist/chart.umd.min.js"} <= set(keys)
+            "node_modules/chart.js/dist/chart.umd.min.js", "sdk/connection.js", "sdk/outbox.js",
+            "sdk/backoff.js", "sdk/storage.js", "sdk/errors.js", "sdk/transports.js"} <= set(keys)
     index = s3.get_object(Bucket="console-test", Key="index.html")
     assert index["ContentType"] == "text/html; charset=utf-8" and index["CacheControl"] == "no-cache"
     module = s3.get_object(Bucket="console-test", Key="js/app.js")

@@ -125,7 +125,11 @@ def test_demo_tokens_are_off_unless_the_stack_provides_them(site: Path) -> None:
 def test_the_repository_mount_table() -> None:
     prefixes = {m.prefix: m.directory.relative_to(Path(__file__).resolve().parents[2]).as_posix() for m in MOUNTS}
     assert prefixes == {"/": "clients/demo", "/widget/": "clients/widget/dist", "/sdk/": "clients/js/dist",
-                        "/sdk/src/": "clients/js/src", "/console/": "clients/console"}
+                        "/sdk/src/": "clients/js/src", "/console/": "clients/console",
+                        "/console/sdk/": "clients/js/src"}
     assert resolve("/") is not None and resolve("/").name == "index.html"
+    # the console imports the SDK's socket machinery from its own origin (its symlink is not followed)
+    root = Path(__file__).resolve().parents[2]
+    assert resolve("/console/sdk/connection.js") == root / "clients" / "js" / "src" / "connection.js"
     assert resolve("/sdk/src/backoff.js") is not None
     assert resolve("/sdk/src/../package.json") is None

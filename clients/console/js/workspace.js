@@ -1,7 +1,7 @@
 // The agent workspace: status, offers, my conversations, the transcript, the customer panel and the
 // reply box (canned responses with "/", AI suggestions, private notes), transfer, resolve, reopen, ticket.
 import { ApiError } from "./api.js";
-import { clear, field, h, uuid, when } from "./dom.js";
+import { clear, field, h, when } from "./dom.js";
 import { t } from "./i18n.js";
 import { AgentSocket } from "./socket.js";
 
@@ -28,16 +28,35 @@ export async function mount(root, { api, session, config, showBanner, refused })
     h("section", { class: "pane", "aria-label": "Conversation" }, actions, transcript, composer),
     h("aside", { class: "pane", "aria-label": t("customer") }, h("h2", {}, t("customer")), panel)));
 
-  // -- socket --------------------------------------------------------------------------------------
-  const socket = new AgentSocket({ url: config.ws, token: () => session.token() });
-  socket.addEventListener("state", (e) => showBanner(e.detail === "reconnecting" ? t("reconnecting") : ""));
+  // -- socket (the SDK's connection machinery; replies and notes go through its outbox) ---------------
+  const me = session.principal || {};
+  const socket = new AgentSocket({ url: config.ws, token: () => session.token(), agentId: me.id || "agent" });
+  socket.addEventListener("state", (e) => showBanner(["reconnecting", "offline"].includes(e.detail) && socket.opens
+    ? t("reconnecting") : ""));
   let resyncing = false;
-  socket.addEventListener("open", () => {
+  socket.addEventListener("open", (e) => {
     resyncing = true; // a status asked for meanwhile is sent after the work frame (frames may be handled in parallel)
     socket.send({ action: "work" });
-    if (state.selected) loadContext(state.selected);
+    // after a reconnect every open conversation is fetched again (what arrived while the socket was down)
+    const resync = e.detail.reconnect ? [...state.conversations.values()].filter((c) => c.status !== "closed")
+      .map((c) => c.id) : [state.selected].filter(Boolean);
+    for (const cid of resync) loadContext(cid);
   });
   socket.addEventListener("frame", (e) => onFrame(e.detail));
+  socket.addEventListener("delivery", (e) => onDelivery(e.detail));
+
+  function onDelivery({ entry, state: delivery, message, error }) {
+    const conv = ensure(entry.conversation_id);
+    if (delivery === "sent") {
+      // the ack names the stored message; what the server sent in full (a resync, a message frame) wins
+      const stored = conv.messages.get(message.message_id);
+      conv.messages.set(message.message_id, { ...message, sender: { type: "agent", id: me.id, name: me.id },
+        ...(stored || {}) });
+    } else if (delivery === "failed") {
+      conv.failed = [...(conv.failed || []), { ...entry, error }];
+    }
+    if (entry.conversation_id === state.selected) drawTranscript();
+  }
 
   function onFrame(frame) {
     switch (frame.type) {
@@ -212,7 +231,10 @@ export async function mount(root, { api, session, config, showBanner, refused })
     conv.customerName = context.customer.name;
     conv.channel = context.conversation.channel;
     conv.status = context.conversation.status;
-    for (const m of context.transcript) conv.messages.set(m.message_id, m);
+    for (const m of context.transcript) {
+      conv.messages.set(m.message_id, m);
+      socket.settle(m); // stored, but its ack was lost with a socket: no need to send it again
+    }
   }
 
   async function loadContext(cid) {
@@ -260,7 +282,12 @@ export async function mount(root, { api, session, config, showBanner, refused })
     const conv = state.conversations.get(state.selected);
     if (!conv) { clear(transcript, h("p", { class: "empty" }, t("selectConversation"))); return; }
     const messages = [...conv.messages.values()].sort((a, b) => (a.seq || 0) - (b.seq || 0));
-    clear(transcript, messages.map((m) => {
+    // written but not acknowledged yet (the outbox), or refused: after the stored ones, marked as such
+    const unsent = [...socket.pending(conv.id).map((e) => ({ ...e, delivery: { state: "pending" } })),
+      ...(conv.failed || []).map((e) => ({ ...e, delivery: { state: "failed", error: e.error && e.error.message } }))]
+      .map((e) => ({ message_id: e.client_msg_id, text: e.text, visibility: e.action === "note" ? "internal" : "public",
+        sender: { type: "agent", name: me.id }, ts: new Date(e.created_at).toISOString(), delivery: e.delivery }));
+    clear(transcript, [...messages, ...unsent].map((m) => {
       const kind = m.visibility === "internal" ? "internal" : (m.sender && m.sender.type) || "system";
       const meta = m.meta || {};
       const delivery = m.delivery && m.delivery.state;
@@ -304,20 +331,14 @@ export async function mount(root, { api, session, config, showBanner, refused })
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); send(); }
       if (event.key === "Tab" && cannedList.firstChild && box.value.startsWith("/")) { event.preventDefault(); cannedList.firstChild.click(); }
     });
-    async function send() {
+    function send() {
       const text = box.value.trim();
       if (!text) return;
-      status.textContent = t("sending");
-      const verb = state.note ? "notes" : "messages";
-      const result = await act(() => api.post(`/agent/conversations/${encodeURIComponent(conv.id)}/${verb}`,
-        { client_msg_id: uuid(), text }));
-      if (result) {
-        onMessage(result.message);
-        box.value = "";
-        status.textContent = "";
-      } else {
-        status.textContent = t("failedToSend", "");
-      }
+      // into the outbox: sent now if the socket is open, else after the reconnect; shown as pending till acked
+      socket.reply({ conversation_id: conv.id, text, note: state.note });
+      box.value = "";
+      drawTranscript();
+      box.focus();
     }
     // the best suggestion always, the others only when they are plausible
     const suggestions = (state.suggestions || []).filter((s, i) => i === 0 || Number(s.score) >= 0.2);

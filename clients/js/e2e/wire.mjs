@@ -24,7 +24,9 @@ export function rawPeer(url) {
         const waiter = { match, resolve: (f) => { clearTimeout(timer); res(f); } };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
-          rej(new Error("peer: no matching frame in time"));
+          // say what came instead (an `error` frame, say), not only that nothing matched
+          const recent = frames.slice(-5).map((f) => JSON.stringify(f).slice(0, 300)).join("\n  ");
+          rej(new Error(`peer: no matching frame in time; its last frames:\n  ${recent}`));
         }, timeoutMs);
         waiters.push(waiter);
       }),
@@ -33,20 +35,33 @@ export function rawPeer(url) {
   });
 }
 
-/** All messages of the customer's current conversation, as the server has them (history pages). */
+/**
+ * All messages of the customer's current conversation, as the server has them (history pages).
+ *
+ * Each call opens a new socket, and a fan-out racing its `$connect` (posted after the app stored the
+ * connection, before the gateway knows it: 410) makes the app forget the fresh connection; its first
+ * frame is then answered `not_connected`. As the protocol says, a client reconnects then.
+ */
 export async function serverHistory(url) {
-  const peer = await rawPeer(url);
-  const all = [];
-  let after = 0;
-  for (;;) {
-    peer.send({ action: "history", after_seq: after, limit: 100 });
-    const page = await peer.next((f) => f.type === "history");
-    all.push(...page.messages);
-    if (!page.has_more || !page.messages.length) break;
-    after = page.messages.at(-1).seq;
+  for (let attempt = 1; ; attempt++) {
+    const peer = await rawPeer(url);
+    try {
+      const all = [];
+      let after = 0;
+      for (;;) {
+        peer.send({ action: "history", after_seq: after, limit: 100 });
+        const page = await peer.next((f) => f.type === "history" || (f.type === "error" && f.code === "not_connected"));
+        if (page.type === "error") throw Object.assign(new Error("peer: not_connected"), { notConnected: true });
+        all.push(...page.messages);
+        if (!page.has_more || !page.messages.length) return all;
+        after = page.messages.at(-1).seq;
+      }
+    } catch (error) {
+      if (!error.notConnected || attempt >= 5) throw error;
+    } finally {
+      peer.close();
+    }
   }
-  peer.close();
-  return all;
 }
 
 /** Close (`close`) or cut (`abort`) a customer's sockets from the gateway side (local/gateway.py). */

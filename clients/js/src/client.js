@@ -12,29 +12,21 @@
  *   before every connection attempt (tokens expire).
  */
 
-import { Backoff } from "./backoff.js";
+import { Connection, CONNECTION_DEFAULTS, States } from "./connection.js";
 import { ChatError, PERMANENT_CODES, validateText } from "./errors.js";
 import { Outbox } from "./outbox.js";
 import { defaultStorage } from "./storage.js";
 import { Timeline } from "./timeline.js";
-import { defaultTransport } from "./transports.js";
 
-export const States = Object.freeze({
-  CONNECTING: "connecting",
-  OPEN: "open",
-  RECONNECTING: "reconnecting",
-  OFFLINE: "offline",
-});
+export { States };
 
 const DEFAULTS = {
+  ...CONNECTION_DEFAULTS, // ping, planned reconnect, stable-after (a resync also resets the backoff)
   channel: "web",
   storageKey: "cs-chat",
   historyLimit: 50,
-  pingIntervalMs: 5 * 60_000, // API Gateway closes sockets idle for 10 minutes
-  maxConnectionMs: 115 * 60_000, // ... and every socket after 2 hours: reconnect before, at a time we choose
   ackTimeoutMs: 20_000, // an unanswered frame this long means the socket is dead even if it looks open
   requestTimeoutMs: 20_000,
-  stableAfterMs: 10_000, // a connection that held this long (or resynced) resets the backoff
 };
 
 /** Reads the `sub` claim of a JWT without verifying it (only to keep each customer's outbox apart). */
@@ -84,11 +76,15 @@ export class ChatClient {
     if (!options || !options.url) throw new TypeError("connect({url, token}): url is required");
     if (!options.token) throw new TypeError("connect({url, token}): token is required");
     this.options = { ...DEFAULTS, ...options };
-    this.transport = options.transport || defaultTransport();
+    this.connection = new Connection({ ...this.options, params: { channel: this.options.channel } }, {
+      onToken: (token) => this._identify(token),
+      onOpen: () => this._onOpen(),
+      onFrame: (text) => this._onFrame(text),
+      onClose: (info) => this._onClose(info),
+      onTick: (now) => this._onTick(now),
+    }, (type, detail) => this._emit(type, detail));
     this.storage = options.storage || defaultStorage();
-    this.backoff = new Backoff(options.backoff);
     this.timeline = new Timeline();
-    this.state = States.OFFLINE;
     this.customerId = null;
     this.conversationId = null;
     /** Highest seq of the current conversation known to be complete (everything at or below was received). */
@@ -99,20 +95,32 @@ export class ChatClient {
     this.survey = null;
     this.outbox = null;
     this._listeners = new Map();
-    this._socket = null;
-    this._socketId = 0;
-    this._wanted = false;
     this._inflight = null;
     this._acks = new Map();
     this._historyQueue = [];
     this._historyInflight = null;
     this._pending = [];
     this._timers = {};
-    this._lastSentAt = 0;
     this._closedAt = null;
     this._syncing = false;
-    this._online = this._online.bind(this);
-    this._visible = this._visible.bind(this);
+  }
+
+  /** The connection's state: `connecting`, `open`, `reconnecting` or `offline` (see `States`). */
+  get state() {
+    return this.connection.state;
+  }
+
+  get transport() {
+    return this.connection.transport;
+  }
+
+  get backoff() {
+    return this.connection.backoff;
+  }
+
+  /** Whether the client wants to be connected (between `connect()` and `close()`). */
+  get _wanted() {
+    return this.connection.wanted;
   }
 
   // -- events ----------------------------------------------------------------------------------
@@ -165,34 +173,22 @@ export class ChatClient {
 
   /** Open the connection (called by `connect()`); resolves once the first socket is open. */
   async connect() {
-    this._wanted = true;
-    if (typeof addEventListener === "function") {
-      globalThis.addEventListener("online", this._online);
-      if (typeof document !== "undefined") document.addEventListener("visibilitychange", this._visible);
-    }
     const opened = new Promise((resolve) => {
       if (this.state === States.OPEN) resolve();
       else this.once("open", resolve);
     });
-    if (!this._socket && !this._timers.retry) this._open();
+    this.connection.start();
     return opened;
   }
 
   /** Close for good (no reconnect). The outbox stays persisted and is sent on the next connect. */
   close() {
-    this._wanted = false;
-    if (typeof removeEventListener === "function") {
-      globalThis.removeEventListener("online", this._online);
-      if (typeof document !== "undefined") document.removeEventListener("visibilitychange", this._visible);
-    }
-    this._clearTimers();
-    const socket = this._socket;
-    this._socket = null;
-    this._socketId++;
-    if (socket) socket.close(1000, "client closed");
+    this.connection.stop(1000, "client closed");
+    clearTimeout(this._timers.ackTimer);
+    this._timers.ackTimer = null;
     this._inflight = null;
     this._failRequests(new ChatError("closed", "the client was closed"));
-    this._setState(States.OFFLINE);
+    this.connection.setState(States.OFFLINE);
   }
 
   /**
@@ -270,16 +266,11 @@ export class ChatClient {
     return this._addAll(frame.messages);
   }
 
-  // -- connection ------------------------------------------------------------------------------
+  // -- connection (the shared machinery: connection.js) ------------------------------------------
 
   async _ready() {
     if (this.outbox) return;
     await new Promise((resolve) => this.once("identity", resolve));
-  }
-
-  async _resolveToken() {
-    const token = this.options.token;
-    return typeof token === "function" ? await token() : token;
   }
 
   _identify(token) {
@@ -291,150 +282,41 @@ export class ChatClient {
     if (this.outbox.size) this._emit("outbox", { size: this.outbox.size, entries: this.outbox.list() });
   }
 
-  async _open() {
-    const id = ++this._socketId;
-    this._setState(this._everOpened ? States.RECONNECTING : States.CONNECTING);
-    let token;
-    try {
-      token = await this._resolveToken();
-    } catch (error) {
-      this._emit("error", new ChatError("token_unavailable", `the token function failed: ${error && error.message}`));
-      this._scheduleRetry();
-      return;
-    }
-    if (id !== this._socketId || !this._wanted) return;
-    if (!token) {
-      this._emit("error", new ChatError("token_unavailable", "the token function returned nothing"));
-      this._scheduleRetry();
-      return;
-    }
-    this._identify(token);
-    const sep = this.options.url.includes("?") ? "&" : "?";
-    const url = `${this.options.url}${sep}token=${encodeURIComponent(token)}&channel=${encodeURIComponent(this.options.channel)}`;
-    const socket = this.transport.open(url, {
-      onOpen: () => id === this._socketId && this._onOpen(),
-      onMessage: (text) => id === this._socketId && this._onFrame(text),
-      onError: (error) => id === this._socketId && this._emit("transportError", error),
-      onClose: (info) => id === this._socketId && this._onClose(info || {}),
-    });
-    if (id === this._socketId) this._socket = socket;
-  }
-
   _onOpen() {
-    this._everOpened = true;
-    this._lastSentAt = Date.now();
-    this._setState(States.OPEN);
-    this._emit("open", {});
-    this._timers.stable = setTimeout(() => this.backoff.reset(), this.options.stableAfterMs);
-    const every = Math.max(50, Math.min(this.options.pingIntervalMs / 4, 60_000));
-    this._timers.ping = setInterval(() => this._keepAlive(), every);
-    this._timers.planned = setTimeout(() => this._plannedReconnect(), this.options.maxConnectionMs);
     this._resync();
     for (const pending of this._pending) if (!pending.sent) this._sendPending(pending);
     this._pump();
   }
 
-  _onClose(info) {
+  _onClose() {
     const closedAt = Date.now();
-    this._socket = null;
-    this._clearTimers();
+    clearTimeout(this._timers.ackTimer);
+    this._timers.ackTimer = null;
     this._inflight = null; // the outbox still has it: resent after the reconnect
     this._historyInflight = null;
     this._syncing = false;
     for (const pending of this._pending) pending.sent = false;
-    this._emit("close", { code: info.code, reason: info.reason, status: info.status });
-    if (!this._wanted) {
-      this._setState(States.OFFLINE);
-      return;
-    }
-    if (this._closedAt === null) this._closedAt = closedAt;
-    if (info.planned) {
-      this._open();
-      return;
-    }
-    this._scheduleRetry();
-  }
-
-  _scheduleRetry() {
-    if (!this._wanted) return;
-    const offline = typeof navigator !== "undefined" && navigator && navigator.onLine === false;
-    this._setState(offline ? States.OFFLINE : States.RECONNECTING);
-    const delay = this.backoff.next();
-    clearTimeout(this._timers.retry);
-    this._timers.retry = setTimeout(() => {
-      this._timers.retry = null;
-      this._open();
-    }, delay);
-    this._emit("retry", { delayMs: delay, attempt: this.backoff.attempt });
-  }
-
-  _plannedReconnect() {
-    if (!this._socket) return;
-    const socket = this._socket;
-    this._socketId++;
-    socket.close(1000, "planned reconnect");
-    this._onClose({ code: 1000, reason: "planned reconnect", planned: true });
+    if (this.connection.wanted && this._closedAt === null) this._closedAt = closedAt;
   }
 
   /** Drop the current socket and reconnect now (also what the SDK does when a frame goes unanswered). */
   reconnect() {
-    if (!this._wanted) return this.connect();
-    const socket = this._socket;
-    this._socketId++;
-    clearTimeout(this._timers.retry);
-    this._timers.retry = null;
-    if (socket) socket.close(4000, "reconnect");
-    this.backoff.reset();
-    this._onClose({ code: 4000, reason: "reconnect", planned: true });
+    if (!this.connection.wanted) return this.connect();
+    this.connection.reconnect();
     return undefined;
   }
 
-  _online() {
-    if (this._wanted && this.state !== States.OPEN) {
-      clearTimeout(this._timers.retry);
-      this._timers.retry = null;
-      this.backoff.reset();
-      if (!this._socket) this._open();
-    }
-  }
-
-  _visible() {
-    if (typeof document !== "undefined" && document.visibilityState === "visible") this._online();
-  }
-
-  _keepAlive() {
-    const now = Date.now();
+  /** The keep-alive tick: a frame unanswered too long means the socket is dead even if it looks open. */
+  _onTick(now) {
     if (this._inflight && now - this._inflight.sentAt > this.options.ackTimeoutMs) {
       this.reconnect(); // the socket looks open but answers nothing (a half-open TCP connection)
-      return;
+      return true;
     }
-    if (now - this._lastSentAt >= this.options.pingIntervalMs) this._sendFrame({ action: "ping" });
-  }
-
-  _clearTimers() {
-    clearTimeout(this._timers.stable);
-    clearInterval(this._timers.ping);
-    clearTimeout(this._timers.planned);
-    clearTimeout(this._timers.ackTimer);
-    this._timers.stable = this._timers.ping = this._timers.planned = this._timers.ackTimer = null;
-  }
-
-  _setState(state) {
-    if (this.state === state) return;
-    this.state = state;
-    this._emit("state", { state });
+    return false;
   }
 
   _sendFrame(frame) {
-    if (!this._socket || this.state !== States.OPEN) return false;
-    try {
-      this._socket.send(JSON.stringify(frame));
-      this._lastSentAt = Date.now();
-      return true;
-    } catch (error) {
-      this._emit("transportError", error);
-      return false;
-    }
+    return this.connection.send(frame);
   }
 
   // -- outbox ----------------------------------------------------------------------------------
@@ -585,7 +467,7 @@ export class ChatClient {
   async _resync() {
     if (this._syncing) return;
     this._syncing = true;
-    const socketId = this._socketId;
+    const socketId = this.connection.id;
     const started = Date.now();
     const first = !this._initialSynced;
     try {
@@ -613,7 +495,7 @@ export class ChatClient {
           this.syncedSeq = max;
         }
       }
-      if (socketId !== this._socketId) return;
+      if (socketId !== this.connection.id) return;
       this._initialSynced = true;
       this.backoff.reset(); // a full round trip worked: the next drop starts again from the shortest delay
       const closedAt = this._closedAt;
@@ -623,7 +505,7 @@ export class ChatClient {
     } catch (error) {
       if (!(error instanceof ChatError && error.code === "closed")) this._emit("error", error);
     } finally {
-      if (socketId === this._socketId) this._syncing = false;
+      if (socketId === this.connection.id) this._syncing = false;
     }
   }
 

@@ -45,7 +45,7 @@ export interface Message {
     csat?: { conversation_id: string; question: "csat" | "nps"; scale: [number, number] };
   };
 }
-export interface OutboxEntry { client_msg_id: string; text: string; created_at: number }
+export interface OutboxEntry { client_msg_id: string; text: string; created_at: number; [more: string]: unknown }
 export interface QueueInfo { position: number; estimated_wait_seconds: number; conversation_id: string }
 export interface Survey { question: "csat" | "nps"; min: number; max: number; conversation_id: string; message: Message }
 export interface Rated { type: "rated"; conversation_id: string; score?: number; comment?: string; nps?: number; rated_ms: number }
@@ -143,6 +143,43 @@ export declare class ChatClient {
 }
 
 export declare function connect(options: ConnectOptions): ChatClient;
+
+/** Options of the shared connection machinery (what ChatClient and the agent console use). */
+export interface ConnectionOptions {
+  url: string;
+  /** A JWT, or a function returning it (called again before every connection attempt). */
+  token: string | (() => string | Promise<string>);
+  /** Added to the URL after the token: `{channel: "web"}` (customers), `{as: "agent"}` (agents). */
+  params?: Record<string, string>;
+  transport?: Transport;
+  backoff?: BackoffOptions;
+  pingIntervalMs?: number;
+  maxConnectionMs?: number;
+  stableAfterMs?: number;
+}
+export interface ConnectionHooks {
+  onToken?(token: string): void;
+  onOpen?(): void;
+  onFrame?(text: string): void;
+  onClose?(info: { code?: number; reason?: string; status?: number; planned?: boolean }): void;
+  /** The keep-alive tick; return true when it reconnected (no ping then). */
+  onTick?(now: number): boolean | void;
+}
+export declare const CONNECTION_DEFAULTS: Readonly<{ pingIntervalMs: number; maxConnectionMs: number; stableAfterMs: number }>;
+export declare function connectionUrl(url: string, token: string, params?: Record<string, string>): string;
+export declare class Connection {
+  constructor(options: ConnectionOptions, hooks?: ConnectionHooks, emit?: (type: string, detail: unknown) => void);
+  readonly state: ConnectionState;
+  readonly isOpen: boolean;
+  readonly wanted: boolean;
+  readonly id: number;
+  readonly backoff: Backoff;
+  start(): void;
+  stop(code?: number, reason?: string): void;
+  /** false when no socket is open (keep the frame for later). */
+  send(frame: object): boolean;
+  reconnect(): void;
+}
 export declare function tokenSubject(token: string): string | null;
 export declare function surveyOf(message: Message): Survey | null;
 

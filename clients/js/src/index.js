@@ -6,7 +6,8 @@
 import { ChatClient } from "./client.js";
 
 export { Backoff, backoffDelay } from "./backoff.js";
-export { ChatClient, States, surveyOf, tokenSubject } from "./client.js";
+export { ChatClient, surveyOf, tokenSubject } from "./client.js";
+export { Connection, CONNECTION_DEFAULTS, connectionUrl, States } from "./connection.js";
 export { ChatError, ErrorCodes, MAX_TEXT_CHARS, PERMANENT_CODES, textLength, validateText } from "./errors.js";
 export { Outbox } from "./outbox.js";
 export { browserStorage, defaultStorage, memoryStorage, wxStorage } from "./storage.js";

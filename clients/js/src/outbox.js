@@ -5,7 +5,7 @@
  * duplicate with the same `message_id`).
  */
 
-/** @typedef {{client_msg_id: string, text: string, created_at: number}} OutboxEntry */
+/** @typedef {{client_msg_id: string, text: string, created_at: number, [more: string]: any}} OutboxEntry */
 
 export class Outbox {
   /**
@@ -22,7 +22,7 @@ export class Outbox {
   /** @param {OutboxEntry} entry */
   add(entry) {
     if (!this.has(entry.client_msg_id)) {
-      this.entries.push({ client_msg_id: entry.client_msg_id, text: entry.text, created_at: entry.created_at });
+      this.entries.push({ ...entry }); // what else the entry carries (the agent console: its frame) is kept too
       this.save();
     }
   }
