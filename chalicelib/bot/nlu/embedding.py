@@ -9,7 +9,8 @@ The encoder's cost grows with the number of tokens (about 1.5 ms per token on on
 ``bench/bot_bench.py``), so what it reads is bounded (:func:`encoder_input`): a question (up to
 ``LONG_CHARS`` characters, which covers every question and FAQ answer of the shared data sets) keeps
 up to ``MAX_TOKENS`` tokens; a longer message (a pasted complaint, a forwarded e-mail) is summarised to
-``LONG_TOKENS`` tokens, which keeps its judgement within about 30 ms on one core however long it is.
+``LONG_TOKENS`` tokens, which keeps its judgement at about 25 ms on one core (median; p99 36-46 ms on
+the shared bench machine) however long it is: a smaller budget costs intent accuracy (see README).
 A summary (:func:`summarise`) keeps the clauses in the order last, first, second to last, second, ...
 while they fit the budget, and puts them back in their original order (the request is usually at
 the end of a long message, its topic at the start). The n-gram features and the rules read more of

@@ -57,6 +57,14 @@ def text_features(text: str) -> tuple[str, ...]:
     return tuple(ngrams(normalize(text)))
 
 
+@lru_cache(maxsize=64)
+def feature_counts(text: str) -> tuple[tuple[str, float], ...]:
+    """Distinct features of ``text`` with their sublinear term frequency ``1 + log(count)``, memoised:
+    the three vectorizers that read each message then look up distinct features only (a long message
+    has about 1,000 feature occurrences, a few hundred distinct)."""
+    return tuple((f, 1.0 + math.log(c)) for f, c in Counter(text_features(text)).items())
+
+
 class TfidfVectorizer:
     """TF-IDF over :func:`ngrams`; ``fit`` learns vocabulary and IDF, ``transform`` gives CSR arrays."""
 
@@ -86,12 +94,11 @@ class TfidfVectorizer:
 
     def transform_one(self, text: str) -> tuple[list[int], list[float]]:
         """Sorted feature indices and L2-normalised weights of one raw text."""
-        counts = Counter(f for f in text_features(text) if f in self.index)
-        if not counts:
+        index, idf = self.index, self.idf
+        items = [(i, tf * idf[i]) for f, tf in feature_counts(text) if (i := index.get(f)) is not None]
+        if not items:
             return [], []
-        items = sorted(
-            (self.index[f], (1.0 + math.log(c)) * self.idf[self.index[f]]) for f, c in counts.items()
-        )
+        items.sort()
         norm = math.sqrt(sum(v * v for _, v in items))
         return [i for i, _ in items], [v / norm for _, v in items]
 

@@ -38,7 +38,10 @@ SENTIMENT_LABELS = ("negative", "neutral", "positive")
 HANDOFF_THRESHOLD = 0.5
 # Added to the negative logit: a missed angry customer costs more than a neutral message read as
 # negative. CV accuracy / negative recall 0.892 / 0.846 at 0, 0.881 / 0.904 at 0.5, 0.854 / 0.923 at 1.0.
-NEGATIVE_BIAS = 0.5
+# After the positive additions of 2026-12-02 (resolved problems, savings, slang praise) and sarcastic
+# negatives: 0.874 / 0.890 at 0.5, 0.864 / 0.908 at 0.75 (5-fold, 3 fold seeds, folds fixed on the
+# rows before the additions); 0.75 is the most accurate setting whose CV negative recall is >= 0.90.
+NEGATIVE_BIAS = 0.75
 # Weight of the embedding against the n-grams: CV handoff F1 0.935 at 2.0 against 0.918 at 3.0, sentiment
 # accuracy 0.881 against 0.863 (both at the bias above); 1.5 and 4.0 were no better.
 DENSE_SCALE = 2.0
