@@ -4,7 +4,7 @@ The agent's network goes away (the browser offline, the socket cut without a clo
 the customer writes, and the agent types a reply, which waits in the outbox marked "not sent yet".
 Back online, the console reconnects, resyncs the open conversation (the customer's message appears)
 and sends the reply with its client_msg_id: the customer receives it once and the server stores it
-once. Screenshots of each step under test-output/browser/<test>/.
+once; the agent is online again (the server had set them offline when their only socket went). Screenshots of each step under test-output/browser/<test>/.
 """
 
 from __future__ import annotations
@@ -81,7 +81,10 @@ def test_a_reply_typed_while_the_socket_is_cut_is_delivered_once_after_the_recon
     expect(log.get_by_text("Hello? Anyone there?")).to_be_visible()  # the resync after the reconnect
     expect(log.get_by_text("not sent yet")).to_have_count(0)
     expect(log.get_by_text(REPLY)).to_have_count(1)
-    shots.step("reconnected: the reply is delivered and the conversation resynced")
+    status = page.get_by_role("group", name="Your status")
+    expect(status.get_by_text("Online", exact=True)).to_be_visible()  # the chosen status, asked for again
+    expect(status.get_by_role("button", name="Go online")).to_have_count(0)
+    shots.step("reconnected: the reply is delivered, the conversation resynced, the agent online again")
 
     assert _stored_agent_texts(customer).count(REPLY) == 1, "the server stored the reply once"
     assert _agent_texts_seen(customer) == [REPLY], "the customer received the reply once"

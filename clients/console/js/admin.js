@@ -23,6 +23,12 @@ export async function mount(root, { api, session, refused }) {
   const status = h("p", { role: "status", class: "ok" });
   clear(root, h("h1", {}, t("admin")), tabBar, status, body);
   let timer = null;
+  // A tab renders only while it is the one shown: a slow answer for the tab the admin left must not
+  // replace the tab they went to.
+  let showing = null;
+  function render(view, ...nodes) {
+    if (showing === view) clear(body, ...nodes);
+  }
 
   async function guard(fn) {
     try { return await fn(); } catch (exc) {
@@ -91,7 +97,7 @@ export async function mount(root, { api, session, refused }) {
         await kb();
         return result;
       });
-    clear(body, training,
+    render("kb", training,
       h("div", { class: "grid2" },
         h("section", { "aria-label": t("intents") }, h("h2", {}, t("intents")), table([t("intentName"), t("examples"), ""],
           data.intents.map((i) => [i.name, String(i.examples.length),
@@ -99,6 +105,7 @@ export async function mount(root, { api, session, refused }) {
               t("edit"))]))),
         h("section", {}, h("h2", {}, editing ? `${t("edit")}: ${editing}` : t("addOrUpdate")), intentForm,
           h("h2", {}, t("importCsv")), csvForm)));
+    if (showing !== "kb") return;
     clearTimeout(timer);
     if (model == null || model.version < data.version) timer = setTimeout(() => refreshTraining(training), 3000);
   }
@@ -122,7 +129,7 @@ export async function mount(root, { api, session, refused }) {
     const team = h("input", {});
     const capacity = h("input", { type: "number", min: 1, max: 20, value: 3 });
     const agentRole = h("select", {}, ["agent", "supervisor", "admin"].map((r) => h("option", { value: r }, r)));
-    clear(body, table([t("id"), t("name"), t("role"), t("skills"), t("languages"), t("team"), t("capacity"), t("status")],
+    render("agents", table([t("id"), t("name"), t("role"), t("skills"), t("languages"), t("team"), t("capacity"), t("status")],
       list.map((a) => [a.agent_id, a.name, a.role, a.skills.join(", "), a.languages.join(", "), a.team_id || "—",
         String(a.capacity), a.status])),
     h("h2", {}, t("addOrUpdate")),
@@ -141,7 +148,7 @@ export async function mount(root, { api, session, refused }) {
     const list = (await guard(() => api.get("/admin/teams"))) || [];
     const id = h("input", { required: true });
     const name = h("input", { required: true });
-    clear(body, table([t("id"), t("name"), t("hours")], list.map((x) => [x.team_id, x.name,
+    render("teams", table([t("id"), t("name"), t("hours")], list.map((x) => [x.team_id, x.name,
       x.business_hours ? x.business_hours.timezone : "—"])),
     h("h2", {}, t("addOrUpdate")), form(t("teams"), [field(t("id"), id), field(t("name"), name)], t("save"), async () => {
       const result = await api.put(`/admin/teams/${encodeURIComponent(id.value.trim())}`, { name: name.value.trim() });
@@ -157,7 +164,7 @@ export async function mount(root, { api, session, refused }) {
     const timezone = h("input", { value: hoursValue.timezone });
     const days = h("textarea", { rows: 8 }, JSON.stringify(hoursValue.days, null, 1));
     const timeout = h("input", { type: "number", min: 1, value: config.offer_timeout_seconds });
-    clear(body, form(t("hours"), [field(t("timezone"), timezone), field(t("days"), days), field(t("offerTimeout"), timeout)],
+    render("hours", form(t("hours"), [field(t("timezone"), timezone), field(t("days"), days), field(t("offerTimeout"), timeout)],
       t("save"), () => {
         const parsed = JSON.parse(days.value || "{}");
         const business = Object.keys(parsed).length ? { timezone: timezone.value.trim(), days: parsed,
@@ -171,7 +178,7 @@ export async function mount(root, { api, session, refused }) {
     const id = h("input", { required: true });
     const title = h("input", { required: true });
     const text = h("textarea", { rows: 3, required: true });
-    clear(body, table([t("id"), t("title"), t("text")], list.map((c) => [`/${c.canned_id}`, c.title, c.text])),
+    render("canned", table([t("id"), t("title"), t("text")], list.map((c) => [`/${c.canned_id}`, c.title, c.text])),
       h("h2", {}, t("addOrUpdate")),
       form(t("canned"), [field(t("id"), id), field(t("title"), title), field(t("text"), text)], t("save"), async () => {
         const result = await api.put(`/admin/canned/${encodeURIComponent(id.value.trim())}`,
@@ -185,7 +192,7 @@ export async function mount(root, { api, session, refused }) {
   async function sla() {
     const policies = await guard(() => api.get("/admin/sla-policies"));
     if (!policies) return;
-    clear(body, policies.map((policy) => {
+    render("sla", policies.map((policy) => {
       const { priority } = policy;
       const a = h("input", { type: "number", min: 1, value: policy.first_response_minutes });
       const b = h("input", { type: "number", min: 1, value: policy.resolution_minutes });
@@ -206,6 +213,7 @@ export async function mount(root, { api, session, refused }) {
   const views = { kb, agents, teams, hours, canned, sla };
 
   function show(id) {
+    showing = id;
     clearTimeout(timer);
     status.textContent = "";
     clear(tabBar, tabs.map((tab) => h("button", { type: "button", role: "tab", "aria-selected": String(tab.id === id),

@@ -63,6 +63,9 @@ export async function mount(root, { api, session, config, showBanner, refused })
       case "work": {
         state.status = (frame.agent && frame.agent.status) || state.status;
         resyncing = false;
+        // the server sets an agent offline when their last socket closes: after a reconnect the status
+        // this agent chose in this tab is asked for again (a choice of "offline" stays offline)
+        if (!pendingStatus && chosenStatus && chosenStatus !== state.status) pendingStatus = chosenStatus;
         if (pendingStatus && socket.send({ action: "setStatus", status: pendingStatus })) pendingStatus = null;
         state.offers = new Map(frame.offers.map((o) => [o.conversation_id, o]));
         for (const item of frame.assigned) ensure(item.conversation_id, item);
@@ -219,7 +222,9 @@ export async function mount(root, { api, session, config, showBanner, refused })
 
   // Sent on the socket (offers arrive there); asked before it is open, it is sent once it opens.
   let pendingStatus = null;
+  let chosenStatus = null; // what the agent last chose here, restored after a reconnect (memory only)
   function setStatus(status) {
+    chosenStatus = status;
     if (resyncing || !socket.send({ action: "setStatus", status })) pendingStatus = status;
   }
 
