@@ -4,7 +4,8 @@ The agent's network goes away (the browser offline, the socket cut without a clo
 the customer writes, and the agent types a reply, which waits in the outbox marked "not sent yet".
 Back online, the console reconnects, resyncs the open conversation (the customer's message appears)
 and sends the reply with its client_msg_id: the customer receives it once and the server stores it
-once; the agent is online again (the server had set them offline when their only socket went). Screenshots of each step under test-output/browser/<test>/.
+once; the agent is online again (the server had set them offline when their only socket went).
+Screenshots of each step under test-output/browser/<test>/.
 """
 
 from __future__ import annotations
