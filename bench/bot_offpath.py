@@ -18,6 +18,7 @@ Then the same message-to-answer time over the WebSocket, measured by the client 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import threading
@@ -33,11 +34,18 @@ from bench.chat_roundtrip import percentile
 from local.devserver import LocalStack, free_port
 from local.webhook import signed_request, text_body
 
-QUESTION = "我的退款到哪了"
+# Questions the sample KB answers in one turn (no slot to ask for: an order or refund question would get
+# "which order?", then a person after the second ask, and no bot answer to time), taken in turn.
+QUESTIONS = ("运费多少", "多久发货", "支持哪些支付方式", "怎么开发票", "门店几点开门", "优惠券怎么用")
+_turns = itertools.count()
+
+
+def _question() -> str:
+    return QUESTIONS[next(_turns) % len(QUESTIONS)]
 
 
 def _post_webhook(http: str, user: str) -> float:
-    body, headers, query = signed_request("generic", text_body("generic", QUESTION, user=user), dict(os.environ))
+    body, headers, query = signed_request("generic", text_body("generic", _question(), user=user), dict(os.environ))
     url = f"{http}/webhooks/generic" + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
     started = time.perf_counter()
     with urlopen(Request(url, data=body, headers=headers, method="POST"), timeout=60) as response:
@@ -105,7 +113,7 @@ def _websocket_lags(ws_url: str, count: int) -> list[float]:
         for _ in range(count):
             client_msg_id = uuid.uuid4().hex
             started = time.perf_counter()
-            ws.send(json.dumps({"action": "sendMessage", "client_msg_id": client_msg_id, "text": QUESTION}))
+            ws.send(json.dumps({"action": "sendMessage", "client_msg_id": client_msg_id, "text": _question()}))
             while True:
                 frame = json.loads(ws.recv(timeout=60))
                 if frame.get("type") == "message" and frame["message"]["sender"]["type"] == "bot":
