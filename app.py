@@ -351,7 +351,7 @@ def archive_interactions(event):
 @app.on_sqs_message(queue=TRAINING_QUEUE, batch_size=1, maximum_concurrency=2)
 def train_model(event):
     """Retrain the bot from the current KB version (a failure is retried, then dead-lettered)."""
-    services().trainer.handle_records(event)
+    services().trainer.handle_records(event, getattr(event, "context", None))
 
 
 @app.on_sqs_message(queue=EFFECTS_QUEUE, batch_size=10)

@@ -489,7 +489,7 @@ class Services:
     def trainer(self) -> Trainer:
         from chalicelib.bot.training import Trainer
 
-        return Trainer(self.kb_store, self.model_registry, self.embedding_cache)
+        return Trainer(self.kb_store, self.model_registry, self.embedding_cache, continuation=self.training_queue)
 
     @once
     def model_provider(self) -> ModelProvider:

@@ -46,6 +46,10 @@ MAX_PACKS = 8
 # A cold training of a large KB writes its new vectors every this many, so a training cut short by the
 # function's timeout leaves them behind: the queue's retry embeds only the rest.
 CHECKPOINT_VECTORS = 2048
+# A training with a time budget (the function's remaining time) stops embedding when less than this is
+# left: it checkpoints what it embedded and raises OutOfTime, and the trainer continues in a new job.
+# Embedding one chunk of 256 texts takes under 10 s on one core; the rest is the checkpoint and the job.
+TIME_RESERVE_SECONDS = 30.0
 _PARALLEL_GETS = 16
 
 
@@ -53,6 +57,10 @@ def _default_encoder() -> tuple[str, Callable[[Sequence[str]], Float32]]:
     from chalicelib.bot.nlu import embedding
 
     return f"{embedding.ENCODER_NAME}|{embedding.MAX_TOKENS}", embedding.embed
+
+
+class OutOfTime(Exception):
+    """The session's time budget ran out; what it embedded is checkpointed in S3."""
 
 
 @dataclass
@@ -101,9 +109,12 @@ class S3EmbeddingCache:
     def digest(self, text: str) -> bytes:
         return hashlib.sha256(f"{self._encoder_pair()[0]}\n{text}".encode()).digest()[:DIGEST_BYTES]
 
-    def session(self) -> EmbeddingSession:
-        """A training's use of the cache: ``embed`` as often as needed, then ``save`` once."""
-        return EmbeddingSession(self)
+    def session(self, time_left: Callable[[], float] | None = None) -> EmbeddingSession:
+        """A training's use of the cache: ``embed`` as often as needed, then ``save`` once.
+
+        ``time_left`` (seconds, e.g. the Lambda context's remaining time) makes ``embed`` raise
+        :class:`OutOfTime` instead of encoding when fewer than TIME_RESERVE_SECONDS are left."""
+        return EmbeddingSession(self, time_left)
 
     # -- S3 ----------------------------------------------------------------------------------
 
@@ -205,8 +216,9 @@ class S3EmbeddingCache:
 class EmbeddingSession:
     """One training's embeddings: cached vectors where the text is known, the encoder for the rest."""
 
-    def __init__(self, cache: S3EmbeddingCache) -> None:
+    def __init__(self, cache: S3EmbeddingCache, time_left: Callable[[], float] | None = None) -> None:
         self._cache = cache
+        self._time_left = time_left
         self.stats = CacheStats()
         self._listed: list[str] | None = None
         self._used: dict[bytes, None] = {}
@@ -236,6 +248,10 @@ class EmbeddingSession:
                 elif v is not None:
                     self.stats.from_s3 += 1
             self._used.setdefault(d)
+        if missing and self._time_left is not None and self._time_left() < TIME_RESERVE_SECONDS:
+            if self._pending:
+                self._checkpoint()
+            raise OutOfTime(f"{len(missing)} texts of this chunk not embedded: out of time")
         if missing:
             started = time.perf_counter()
             vectors = np.asarray(self._cache.encode(missing), dtype=np.float32)

@@ -25,6 +25,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import ids
+from chalicelib.bot.embedding_cache import OutOfTime
 from chalicelib.store import keys
 from chalicelib.store.codec import decode, encode, encode_value
 from chalicelib.store.table import ConditionFailed, Table
@@ -32,6 +33,7 @@ from chalicelib.store.table import ConditionFailed, Table
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
+    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
@@ -202,17 +204,29 @@ class Trainer:
     """Handles one train job: train the current KB version unless it is already live."""
 
     def __init__(self, kb: KnowledgeBaseStore, registry: ModelRegistry,
-                 embeddings: S3EmbeddingCache | None = None) -> None:
+                 embeddings: S3EmbeddingCache | None = None, continuation: TrainingQueue | None = None) -> None:
         self._kb = kb
         self._registry = registry
         self._embeddings = embeddings  # issue 14: vectors of unchanged examples are not computed again
+        self._continuation = continuation
 
-    def handle_records(self, records: Iterable[Any]) -> None:
-        """The training queue's records (batch size 1): a failure raises, so SQS retries, then dead-letters."""
+    def handle_records(self, records: Iterable[Any], context: LambdaContext | None = None) -> None:
+        """The training queue's records (batch size 1): a failure raises, so SQS retries, then dead-letters.
+
+        With the Lambda ``context``, a first training too large for one invocation (every text through
+        the encoder) stops before the timeout with its vectors checkpointed in S3 and goes on in a new
+        job on the training queue, each job embedding the next texts: it never dead-letters for size."""
+        time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
         for record in records:
-            self.handle(parse_job(record.body))
+            job = parse_job(record.body)
+            try:
+                self.handle(job, time_left=time_left)
+            except OutOfTime:
+                if self._continuation is None or not self._continuation.enqueue(job):
+                    raise
+                logger.info("training continues in a new job", extra={"job_version": job.version})
 
-    def handle(self, job: TrainJob) -> TrainOutcome:
+    def handle(self, job: TrainJob, time_left: Callable[[], float] | None = None) -> TrainOutcome:
         live = self._registry.pointer(consistent=True)
         current = self._kb.version()
         if live is not None and live.version >= current:
@@ -225,7 +239,7 @@ class Trainer:
                            extra={"kb_version": snapshot.version})
             return TrainOutcome(False, snapshot.version, "empty")
         started = time.perf_counter()
-        session = self._embeddings.session() if self._embeddings is not None else None
+        session = self._embeddings.session(time_left) if self._embeddings is not None else None
         examples = len(snapshot.training_examples())
         kept: dict[str, int] = {}
 

@@ -162,3 +162,52 @@ def test_a_small_edit_keeps_the_live_calibration_until_the_edits_add_up(aws, mon
     renamed = copy.deepcopy(edited)
     renamed["intents"]["parcel_status"] = renamed["intents"].pop("track_order")
     assert retrain(renamed).drift == 0  # another label set: never reused
+
+
+class _Budget:
+    """A Lambda context whose remaining time runs out after `chunks` encoder calls."""
+
+    def __init__(self, encoder: CountingEncoder, chunks: int) -> None:
+        self.encoder, self.chunks = encoder, chunks
+
+    def get_remaining_time_in_millis(self) -> int:
+        from chalicelib.bot.embedding_cache import TIME_RESERVE_SECONDS
+
+        calls = len(self.encoder.calls)
+        return 120_000 if calls < self.chunks * 256 else int(TIME_RESERVE_SECONDS * 1000) - 1
+
+
+def test_a_first_training_too_large_for_one_invocation_goes_on_in_new_jobs_until_it_is_live(aws, monkeypatch):
+    from chalicelib.bot import embedding_cache
+
+    monkeypatch.setattr(embedding_cache, "CHECKPOINT_VECTORS", 10_000)  # only the time budget checkpoints
+    document = copy.deepcopy(TINY_KB)
+    for n, name in enumerate(list(document["intents"])[:2]):
+        document["intents"][name]["examples"] += [f"example {n}-{i} of a large knowledge base" for i in range(300)]
+    version = _import(document)
+    services = composition.services()
+    encoder = CountingEncoder(real=False)
+    trainer = Trainer(services.kb_store, services.model_registry, _cache(encoder),
+                      continuation=services.training_queue)
+    queue_url = services.sqs.get_queue_url(QueueName=services.settings.training_queue_name)["QueueUrl"]
+    services.sqs.purge_queue(QueueUrl=queue_url)
+
+    class Record:
+        body = TrainJob(version=version).model_dump_json()
+
+    invocations = 0
+    records = [Record()]
+    while records:  # as SQS would deliver each continuation to a new invocation
+        invocations += 1
+        trainer.handle_records(records, _Budget(encoder, chunks=invocations))
+        messages = services.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        records = []
+        for message in messages:
+            services.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            records.append(type("Continued", (), {"body": message["Body"]})())
+        assert invocations < 10
+
+    pointer = services.model_registry.pointer(consistent=True)
+    assert pointer is not None and pointer.version == version
+    assert invocations >= 3  # more than 2 chunks of 256 texts: it did not fit one invocation
+    assert len(encoder.calls) == len(set(encoder.calls))  # each text through the encoder once, across the jobs
