@@ -53,15 +53,19 @@ def _post_webhook(http: str, user: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _answer_lags(users: list[str], deadline_s: float = 120) -> list[float]:
-    """For every customer message of these users, ms from its storing to the bot reply's storing."""
+def _answer_lags(users: list[str], deadline_s: float = 300) -> tuple[list[float], int]:
+    """For every customer message of these users, ms from its storing to the bot reply's storing, and
+    how many messages had no bot reply when the deadline passed (reported, not raised: a partial
+    result says more than none)."""
     from chalicelib import services as composition
 
     root = composition.services()
-    lags: list[float] = []
+    lags: dict[str, float] = {}
+    unanswered = 0
     deadline = time.monotonic() + deadline_s
     pending = set(users)
-    while pending and time.monotonic() < deadline:
+    while pending:
+        unanswered = 0
         for user in sorted(pending):
             identity = root.identity_store.get("generic", user)
             conversation = root.conversation_store.open_conversation_id(identity.customer_id) if identity else None
@@ -70,23 +74,26 @@ def _answer_lags(users: list[str], deadline_s: float = 120) -> list[float]:
             messages, _ = root.conversation_store.list_messages(conversation, after_seq=0, limit=100)
             asked = {m.message_id: m.ts_ms for m in messages if m.sender.type == "customer"}
             answered = {(m.meta or {}).get("in_reply_to"): m.ts_ms for m in messages if m.sender.type == "bot"}
+            lags.update({mid: answered[mid] - ts for mid, ts in asked.items() if mid in answered})
+            unanswered += len(asked.keys() - answered.keys())
             if asked and asked.keys() <= answered.keys():
-                lags += [answered[mid] - ts for mid, ts in asked.items()]
                 pending.discard(user)
-        time.sleep(0.2)  # polling the stored replies, within the deadline above
-    if pending:
-        raise RuntimeError(f"no bot answer within {deadline_s:.0f} s for {len(pending)} customers")
-    return lags
+        if not pending or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)  # polling the stored replies (each poll reads every pending conversation), within the deadline
+    return list(lags.values()), unanswered
 
 
-def _summary(name: str, responses: list[float], lags: list[float], seconds: float) -> dict[str, Any]:
+def _summary(name: str, responses: list[float], answers: tuple[list[float], int], seconds: float) -> dict[str, Any]:
+    lags, unanswered = answers
     result = {
         "scenario": name, "webhooks": len(responses),
         "webhook_response_p50_ms": round(percentile(responses, 50), 1),
         "webhook_response_p99_ms": round(percentile(responses, 99), 1),
-        "message_to_bot_answer_p50_ms": round(percentile(lags, 50), 1),
-        "message_to_bot_answer_p99_ms": round(percentile(lags, 99), 1),
+        "message_to_bot_answer_p50_ms": round(percentile(lags, 50), 1) if lags else None,
+        "message_to_bot_answer_p99_ms": round(percentile(lags, 99), 1) if lags else None,
         "webhooks_per_s": round(len(responses) / seconds, 1),
+        "unanswered_after_deadline": unanswered,
     }
     print(json.dumps(result), flush=True)
     return result

@@ -1,4 +1,4 @@
-"""tests/moto_fast.py answers as moto does: a cancelled transaction changes nothing (rolled back item by
+"""local/moto_fast.py answers as moto does: a cancelled transaction changes nothing (rolled back item by
 item), a committed one everything; queries of the table and of an index return the same pages."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto_fast import installed
+
+from local.moto_fast import installed
 
 
 def _scenario(client: Any) -> tuple[list[dict[str, Any]], str]:

