@@ -72,6 +72,8 @@ def test_a_reply_typed_while_the_socket_is_cut_is_delivered_once_after_the_recon
     page.get_by_role("button", name="Send").click()
     expect(log.get_by_text(REPLY)).to_be_visible()
     expect(log.get_by_text("not sent yet")).to_be_visible()
+    pending = log.locator(".msg").filter(has_text="not sent yet")
+    expect(pending.get_by_text("Amy Agent", exact=True)).to_be_visible()  # signed as the stored reply will be
     assert _agent_texts_seen(customer) == []
     shots.step("the reply waits in the outbox")
 
@@ -82,6 +84,7 @@ def test_a_reply_typed_while_the_socket_is_cut_is_delivered_once_after_the_recon
     expect(log.get_by_text("Hello? Anyone there?")).to_be_visible()  # the resync after the reconnect
     expect(log.get_by_text("not sent yet")).to_have_count(0)
     expect(log.get_by_text(REPLY)).to_have_count(1)
+    expect(log.locator(".msg").filter(has_text=REPLY).get_by_text("Amy Agent", exact=True)).to_be_visible()
     status = page.get_by_role("group", name="Your status")
     expect(status.get_by_text("Online", exact=True)).to_be_visible()  # the chosen status, asked for again
     expect(status.get_by_role("button", name="Go online")).to_have_count(0)

@@ -30,6 +30,7 @@ export async function mount(root, { api, session, config, showBanner, refused })
 
   // -- socket (the SDK's connection machinery; replies and notes go through its outbox) ---------------
   const me = session.principal || {};
+  let myName = me.id; // the agent's registered name once the work frame has it
   const socket = new AgentSocket({ url: config.ws, token: () => session.token(), agentId: me.id || "agent" });
   socket.addEventListener("state", (e) => showBanner(["reconnecting", "offline"].includes(e.detail) && socket.opens
     ? t("reconnecting") : ""));
@@ -50,7 +51,7 @@ export async function mount(root, { api, session, config, showBanner, refused })
     if (delivery === "sent") {
       // the ack names the stored message; what the server sent in full (a resync, a message frame) wins
       const stored = conv.messages.get(message.message_id);
-      conv.messages.set(message.message_id, { ...message, sender: { type: "agent", id: me.id, name: me.id },
+      conv.messages.set(message.message_id, { ...message, sender: { type: "agent", id: me.id, name: myName },
         ...(stored || {}) });
     } else if (delivery === "failed") {
       conv.failed = [...(conv.failed || []), { ...entry, error }];
@@ -62,6 +63,7 @@ export async function mount(root, { api, session, config, showBanner, refused })
     switch (frame.type) {
       case "work": {
         state.status = (frame.agent && frame.agent.status) || state.status;
+        if (frame.agent && frame.agent.name) myName = frame.agent.name; // as the server signs my stored replies
         resyncing = false;
         // the server sets an agent offline when their last socket closes: after a reconnect the status
         // this agent chose in this tab is asked for again (a choice of "offline" stays offline)
@@ -291,7 +293,7 @@ export async function mount(root, { api, session, config, showBanner, refused })
     const unsent = [...socket.pending(conv.id).map((e) => ({ ...e, delivery: { state: "pending" } })),
       ...(conv.failed || []).map((e) => ({ ...e, delivery: { state: "failed", error: e.error && e.error.message } }))]
       .map((e) => ({ message_id: e.client_msg_id, text: e.text, visibility: e.action === "note" ? "internal" : "public",
-        sender: { type: "agent", name: me.id }, ts: new Date(e.created_at).toISOString(), delivery: e.delivery }));
+        sender: { type: "agent", name: myName }, ts: new Date(e.created_at).toISOString(), delivery: e.delivery }));
     clear(transcript, [...messages, ...unsent].map((m) => {
       const kind = m.visibility === "internal" ? "internal" : (m.sender && m.sender.type) || "system";
       const meta = m.meta || {};

@@ -101,11 +101,16 @@ function newSocket(server, storage = memoryStorage(), options = {}) {
   return { socket, deliveries };
 }
 
+async function openSocket(server, storage, options) {
+  const made = newSocket(server, storage, options);
+  made.socket.connect();
+  await waitUntil(() => made.socket.state === "open", "open");
+  return made;
+}
+
 test("connects as an agent, with the token in the URL", async () => {
   const server = new AgentServer();
-  const { socket } = newSocket(server);
-  socket.connect();
-  await waitUntil(() => socket.state === "open", "open");
+  const { socket } = await openSocket(server);
   assert.deepEqual(server.urls, ["ws://test?token=agent-jwt&as=agent"]);
   socket.close();
   assert.equal(socket.state, "offline");
@@ -114,9 +119,7 @@ test("connects as an agent, with the token in the URL", async () => {
 test("a reply is sent as a reply frame and leaves the outbox on its ack", async () => {
   const server = new AgentServer();
   const storage = memoryStorage();
-  const { socket, deliveries } = newSocket(server, storage);
-  socket.connect();
-  await waitUntil(() => socket.state === "open", "open");
+  const { socket, deliveries } = await openSocket(server, storage);
   const entry = socket.reply({ conversation_id: "c1", text: "Hello" });
   const note = socket.reply({ conversation_id: "c1", text: "Check refunds", note: true });
   await waitUntil(() => socket.pending().length === 0, "both acked");
@@ -153,9 +156,7 @@ test("replies written while the socket is down go out after the reconnect, in or
 test("an ack lost with the socket: the reply is sent again with the same id and stored once", async () => {
   const server = new AgentServer();
   server.dropAfterStore = 1;
-  const { socket, deliveries } = newSocket(server);
-  socket.connect();
-  await waitUntil(() => socket.state === "open", "open");
+  const { socket, deliveries } = await openSocket(server);
   const entry = socket.reply({ conversation_id: "c1", text: "Once" });
   await waitUntil(() => socket.pending().length === 0, "acked after the reconnect");
   const sends = server.received.filter((f) => f.action === "reply");
@@ -182,9 +183,7 @@ test("a reply seen stored in a resync is settled without being sent again", asyn
 test("a refused reply leaves the outbox as failed; the next one still goes", async () => {
   const server = new AgentServer();
   server.refuse.set("bad", { code: "not_assigned", message: "not your conversation" });
-  const { socket, deliveries } = newSocket(server);
-  socket.connect();
-  await waitUntil(() => socket.state === "open", "open");
+  const { socket, deliveries } = await openSocket(server);
   socket.reply({ conversation_id: "c1", text: "bad" });
   socket.reply({ conversation_id: "c1", text: "good" });
   await waitUntil(() => socket.pending().length === 0, "the outbox to empty");
@@ -198,9 +197,7 @@ test("a refused reply leaves the outbox as failed; the next one still goes", asy
 test("an outage (retryable error) sends the same reply again later", async () => {
   const server = new AgentServer();
   server.outages = 2;
-  const { socket } = newSocket(server);
-  socket.connect();
-  await waitUntil(() => socket.state === "open", "open");
+  const { socket } = await openSocket(server);
   const entry = socket.reply({ conversation_id: "c1", text: "Patience" });
   await waitUntil(() => socket.pending().length === 0, "acked after the outage");
   const sends = server.received.filter((f) => f.action === "reply");
@@ -239,9 +236,7 @@ test("frames that are not outbox acks reach the workspace", async () => {
 
 test("not_connected (the server forgot the socket) reconnects, and the reply goes on the new socket", async () => {
   const server = new AgentServer();
-  const { socket } = newSocket(server);
-  socket.connect();
-  await waitUntil(() => socket.state === "open", "open");
+  const { socket } = await openSocket(server);
   server.push(server.sockets[0], { type: "error", code: "not_connected", message: "reconnect" });
   await waitUntil(() => server.sockets.length === 2 && socket.state === "open", "the new socket");
   socket.reply({ conversation_id: "c1", text: "After" });
